@@ -1,0 +1,79 @@
+"""User errors: a located message (`FILE:LINE:COL: error: ...`) with the source line, a caret,
+and, for errors inside blocks, the chain of call sites that led there.
+
+Every mistake a user can make raises `ArchError`; the CLI prints it and exits 1. Any other
+exception is a bug in archdsl.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+# Source text per file name, so that a message can quote the offending line.
+_SOURCES: dict[str, str] = {}
+
+
+def register_source(file: str, text: str) -> None:
+    _SOURCES[file] = text
+
+
+@dataclass(frozen=True)
+class Span:
+    file: str
+    line: int
+    col: int
+    end_line: Optional[int] = None
+    end_col: Optional[int] = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+class ArchError(Exception):
+    """A mistake in user input. `span` locates it; `chain` lists enclosing call sites."""
+
+    def __init__(self, message: str, span: Optional[Span] = None, chain: tuple = ()):
+        super().__init__(message)
+        self.message = message
+        self.span = span
+        self.chain = tuple(chain)
+
+    def with_span(self, span: Optional[Span]) -> "ArchError":
+        if self.span is None and span is not None:
+            self.span = span
+        return self
+
+    def with_chain(self, chain: tuple) -> "ArchError":
+        if not self.chain and chain:
+            self.chain = tuple(chain)
+        return self
+
+    def format(self) -> str:
+        return format_error(self.message, self.span, self.chain)
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def _quote(span: Span) -> list[str]:
+    text = _SOURCES.get(span.file)
+    if text is None:
+        return []
+    lines = text.splitlines()
+    if not 1 <= span.line <= len(lines):
+        return []
+    src = lines[span.line - 1].replace("\t", " ")
+    width = 1
+    if span.end_line == span.line and span.end_col and span.end_col > span.col:
+        width = span.end_col - span.col
+    return [f"  {src}", "  " + " " * (span.col - 1) + "^" + "~" * (width - 1)]
+
+
+def format_error(message: str, span: Optional[Span], chain: tuple = ()) -> str:
+    if span is None:
+        return f"archdsl: error: {message}"
+    out = [f"{span}: error: {message}", *_quote(span)]
+    for site_name, site in reversed(chain):
+        out.append(f"{site}: note: in call of '{site_name}' here")
+        out.extend(_quote(site))
+    return "\n".join(out)

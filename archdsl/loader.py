@@ -1,0 +1,158 @@
+"""Files and imports: reads `.arch` files, resolves `use` (relative to the importing file,
+then the standard library), and gives each file the scope of names it can see.
+
+A file sees its own definitions, then those of the files it uses (transitively), then the
+standard library (the prelude). Its own definitions shadow the others; the same name defined
+by two different used files is an error naming both places; so is an import cycle.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from . import syntax
+from .errors import ArchError, Span
+
+STDLIB = Path(__file__).resolve().parent / "stdlib"
+ZOO = Path(__file__).resolve().parent / "zoo"
+
+
+@dataclass(eq=False)
+class FileScope:
+    path: str
+    module: syntax.Module
+    own: dict = field(default_factory=dict)  # name -> definition written in this file
+    visible: dict = field(default_factory=dict)  # name -> (definition, FileScope)
+    order: list = field(default_factory=list)  # own definitions in file order
+
+    def lookup(self, name: str):
+        return self.visible.get(name)
+
+
+class Loader:
+    """Parses each file once and resolves imports. One loader per elaboration run."""
+
+    def __init__(self):
+        self.scopes: dict[str, FileScope] = {}
+        self._loading: list[tuple[str, Optional[Span]]] = []
+        self._prelude: Optional[dict] = None
+
+    # -- entry points
+    def load_path(self, path: str) -> FileScope:
+        p = Path(path)
+        if not p.exists():
+            raise ArchError(f"no such file: {path}")
+        if p.is_dir():
+            raise ArchError(f"{path} is a directory, not an .arch file")
+        return self._load(str(p), None)
+
+    def load_text(self, text: str, file: str = "<string>") -> FileScope:
+        return self._build(file, syntax.parse(text, file), base=Path.cwd())
+
+    # -- internals
+    def _read(self, path: str, span: Optional[Span]) -> str:
+        try:
+            return Path(path).read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ArchError(f"{path} is not UTF-8 text", span) from None
+        except OSError as e:
+            raise ArchError(f"cannot read {path}: {e.strerror}", span) from None
+
+    def _load(self, path: str, span: Optional[Span]) -> FileScope:
+        key = str(Path(path).resolve())
+        for loading, site in self._loading:
+            if loading == key:
+                cycle = " -> ".join(Path(p).name for p, _ in self._loading[
+                    [p for p, _ in self._loading].index(key):]) + f" -> {Path(key).name}"
+                err = ArchError(f"import cycle: {cycle}", span)
+                raise err
+        if key in self.scopes:
+            return self.scopes[key]
+        text = self._read(path, span)
+        self._loading.append((key, span))
+        try:
+            scope = self._build(path, syntax.parse(text, path), base=Path(path).parent)
+        finally:
+            self._loading.pop()
+        self.scopes[key] = scope
+        return scope
+
+    def _build(self, file: str, module: syntax.Module, base: Path) -> FileScope:
+        scope = FileScope(file, module)
+        imported: dict = {}
+        for item in module.items:
+            if isinstance(item, syntax.Use):
+                if not item.path.endswith(".arch"):
+                    raise ArchError(f"use reads only .arch files, not {item.path!r}", item.span)
+                target = self._resolve_use(item, base)
+                used = self._load(target, item.span)
+                for name, entry in used.visible.items():
+                    if self._is_stdlib(entry[1].path):
+                        continue  # the prelude brings these to every file anyway
+                    self._merge(imported, name, entry, item.span)
+            else:
+                if item.name in scope.own:
+                    first = scope.own[item.name]
+                    raise ArchError(f"'{item.name}' is defined twice in this file "
+                                    f"(first at {first.span})", item.span)
+                scope.own[item.name] = item
+                scope.order.append(item)
+        visible = dict(self.prelude()) if not self._is_stdlib(file) else {}
+        visible.update(imported)
+        for name, item in scope.own.items():
+            visible[name] = (item, scope)
+        scope.visible = visible
+        return scope
+
+    def _merge(self, into: dict, name: str, entry, site: Span):
+        have = into.get(name)
+        if have is not None and have[0] is not entry[0]:
+            raise ArchError(f"'{name}' is defined by two files this file uses: "
+                            f"{have[0].span} and {entry[0].span}", site)
+        into[name] = entry
+
+    def _resolve_use(self, item: syntax.Use, base: Path) -> str:
+        for root in (base, STDLIB):
+            candidate = root / item.path
+            if candidate.is_file():
+                return str(candidate)
+        raise ArchError(f"cannot find {item.path!r} (looked in {base} and the standard library)",
+                        item.span)
+
+    @staticmethod
+    def _is_stdlib(file: str) -> bool:
+        try:
+            return Path(file).resolve().parent == STDLIB
+        except OSError:
+            return False
+
+    def prelude(self) -> dict:
+        """Every definition of the standard library's files, visible to every user file."""
+        if self._prelude is None:
+            self._prelude = {}
+            files = sorted(STDLIB.glob("*.arch"))
+            scopes = [self._load(str(f), None) for f in files]
+            merged: dict = {}
+            for s in scopes:
+                for name, item in s.own.items():
+                    self._merge(merged, name, (item, s), item.span)
+            # The standard library's files see one another.
+            for s in scopes:
+                vis = dict(merged)
+                vis.update({n: (i, s) for n, i in s.own.items()})
+                s.visible = vis
+            self._prelude = merged
+        return self._prelude
+
+
+def resolve_file_argument(arg: str) -> str:
+    """`zoo:NAME` names a network of the zoo shipped inside the package."""
+    if arg.startswith("zoo:"):
+        name = arg[4:]
+        path = ZOO / f"{name}.arch"
+        if not path.is_file():
+            known = sorted(p.stem for p in ZOO.glob("*.arch"))
+            raise ArchError(f"the zoo has no network {name!r}; it has: {', '.join(known)}")
+        return str(path)
+    return arg

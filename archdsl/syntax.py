@@ -1,0 +1,610 @@
+"""Parsing: `.arch` text to frozen dataclasses with source spans.
+
+The grammar lives in `grammars/archdsl.lark` (the only description of the syntax). This module
+builds the Lark parser once per process, turns Lark's tree into the plain dataclasses below,
+and turns Lark's exceptions into located `ArchError`s. Nothing after parsing sees Lark.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from decimal import Decimal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Union
+
+import lark
+from lark import Token, Transformer, v_args
+
+from .errors import ArchError, Span, register_source
+
+RESERVED = frozenset(
+    "x in from use let for if else parallel residual shortcut dense aux block network space "
+    "param require input true false none and or not".split()
+)
+
+# --------------------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True)
+class Num:
+    value: Union[int, float]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Str:
+    value: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Const:  # true, false, none
+    value: object
+    span: Span
+
+
+@dataclass(frozen=True)
+class Name:
+    id: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class ListExpr:
+    items: tuple
+    span: Span
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str
+    left: object
+    right: object
+    span: Span
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str  # "-" or "not"
+    operand: object
+    span: Span
+
+
+@dataclass(frozen=True)
+class BoolOp:
+    op: str  # "and" / "or"
+    left: object
+    right: object
+    span: Span
+
+
+@dataclass(frozen=True)
+class Compare:
+    first: object
+    rest: tuple  # ((op, expr), ...)
+    span: Span
+
+
+@dataclass(frozen=True)
+class Ternary:
+    cond: object
+    then: object
+    other: object
+    span: Span
+
+
+@dataclass(frozen=True)
+class Arg:
+    name: Optional[str]
+    value: object
+    span: Span
+
+
+@dataclass(frozen=True)
+class Call:
+    func: object
+    args: tuple  # of Arg
+    span: Span
+
+
+@dataclass(frozen=True)
+class Index:
+    obj: object
+    index: object
+    span: Span
+
+
+@dataclass(frozen=True)
+class InAttr:  # in.c / in.h / in.w
+    attr: str
+    span: Span
+
+
+# --------------------------------------------------------------------------- statements
+
+
+@dataclass(frozen=True)
+class Label:
+    text: str
+    template: bool  # a string template such as "denselayer{i + 1}"
+    span: Span
+
+
+@dataclass(frozen=True)
+class Ref:
+    parts: tuple  # ("features", "pool0") or ("in",)
+    span: Span
+
+
+@dataclass(frozen=True)
+class Input:
+    shape: object
+    span: Span
+
+
+@dataclass(frozen=True)
+class Let:
+    name: str
+    value: object
+    span: Span
+
+
+@dataclass(frozen=True)
+class Apply:
+    label: Optional[Label]
+    callee: str
+    args: Optional[tuple]  # None for a bare name
+    refs: tuple
+    repeat: Optional[object]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Group:
+    label: Optional[Label]
+    body: tuple
+    repeat: Optional[object]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Parallel:
+    merge: str
+    body: tuple
+    span: Span
+
+
+@dataclass(frozen=True)
+class Residual:
+    body: tuple
+    shortcut: Optional[tuple]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Dense:
+    var: str
+    iterable: object
+    body: tuple
+    span: Span
+
+
+@dataclass(frozen=True)
+class For:
+    var: str
+    iterable: object
+    body: tuple
+    span: Span
+
+
+@dataclass(frozen=True)
+class If:
+    cond: object
+    then: tuple
+    other: Optional[tuple]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Aux:
+    label: Label
+    target: object  # Apply or Group
+    refs: tuple
+    span: Span
+
+
+# --------------------------------------------------------------------------- top level
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: Optional[object]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Use:
+    path: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class BlockDef:
+    name: str
+    params: tuple
+    body: tuple
+    span: Span
+    kind: str = "block"
+
+
+@dataclass(frozen=True)
+class NetworkDef:
+    name: str
+    params: tuple
+    body: tuple
+    span: Span
+    kind: str = "network"
+
+
+@dataclass(frozen=True)
+class NetworkAlias:
+    name: str
+    call: object
+    span: Span
+    kind: str = "network"
+
+
+@dataclass(frozen=True)
+class ParamStmt:
+    name: str
+    domain: object
+    span: Span
+
+
+@dataclass(frozen=True)
+class Require:
+    cond: object
+    span: Span
+
+
+@dataclass(frozen=True)
+class SpaceNetwork:
+    call: object
+    span: Span
+
+
+@dataclass(frozen=True)
+class SpaceDef:
+    name: str
+    params: tuple
+    body: tuple
+    span: Span
+    kind: str = "space"
+
+
+@dataclass(frozen=True)
+class Module:
+    file: str
+    items: tuple
+
+
+# --------------------------------------------------------------------------- parser
+
+GRAMMAR_PATH = Path(__file__).resolve().parent / "grammars" / "archdsl.lark"
+if not GRAMMAR_PATH.exists():  # running from a source checkout: grammars/ sits beside the package
+    GRAMMAR_PATH = Path(__file__).resolve().parent.parent / "grammars" / "archdsl.lark"
+
+
+class _BracketNewlines:
+    """Post-lexer: a newline inside ( ) or [ ] does not end a statement."""
+
+    always_accept = ("_NL",)
+
+    def process(self, stream):
+        depth = 0
+        for tok in stream:
+            if tok.type in ("LPAR", "LSQB"):
+                depth += 1
+            elif tok.type in ("RPAR", "RSQB"):
+                depth = max(0, depth - 1)
+            elif tok.type == "_NL" and depth:
+                continue
+            yield tok
+
+
+@functools.lru_cache(maxsize=None)
+def _parser() -> lark.Lark:
+    # Lark's cache file makes start-up cheaper: measured in bench/bench_parse.py.
+    cache = os.environ.get("ARCHDSL_LARK_CACHE", "1") != "0"
+    return lark.Lark(
+        GRAMMAR_PATH.read_text(encoding="utf-8"),
+        parser="lalr",
+        start=["start", "expr_only"],
+        propagate_positions=True,
+        maybe_placeholders=True,
+        postlex=_BracketNewlines(),
+        cache=cache,
+    )
+
+
+def _describe_expected(expected) -> str:
+    pretty = {
+        "_NL": "end of statement", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'",
+        "LBRACE": "'{'", "RBRACE": "'}'", "COMMA": "','", "COLON": "':'", "EQUAL": "'='",
+        "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "DOT": "'.'", "IN": "'in'",
+    }
+    names = sorted({pretty.get(e, e.lower().strip('"') if not e.startswith("__") else "")
+                    for e in expected} - {""})
+    if not names:
+        return ""
+    if len(names) > 6:
+        names = names[:6] + ["..."]
+    return "; expected " + ", ".join(names)
+
+
+def parse(text: str, file: str = "<string>") -> Module:
+    register_source(file, text)
+    try:
+        tree = _parser().parse(text, start="start")
+    except lark.exceptions.UnexpectedCharacters as e:
+        raise ArchError(f"unexpected character {text[e.pos_in_stream]!r}",
+                        Span(file, e.line, e.column)) from None
+    except lark.exceptions.UnexpectedToken as e:
+        tok = e.token
+        if tok.type == "$END":
+            what = "unexpected end of file"
+            line = text.count("\n") + 1
+            col = len(text.rsplit("\n", 1)[-1]) + 1
+            if not text.endswith("\n") or True:
+                line, col = _last_position(text)
+        else:
+            shown = "newline" if tok.type == "_NL" else repr(str(tok))
+            what = f"unexpected {shown}"
+            line, col = tok.line, tok.column
+        raise ArchError(what + _describe_expected(e.expected), Span(file, line, col)) from None
+    except lark.exceptions.UnexpectedEOF as e:
+        line, col = _last_position(text)
+        raise ArchError("unexpected end of file" + _describe_expected(e.expected),
+                        Span(file, line, col)) from None
+    return Module(file, tuple(_ToAst(file).transform(tree).children))
+
+
+def parse_expr(text: str, file: str = "<expr>"):
+    register_source(file, text)
+    try:
+        tree = _parser().parse(text, start="expr_only")
+    except lark.exceptions.UnexpectedInput as e:
+        line = getattr(e, "line", 1) or 1
+        col = getattr(e, "column", 1) or 1
+        if isinstance(e, lark.exceptions.UnexpectedToken) and e.token.type == "$END":
+            line, col = _last_position(text)
+        raise ArchError("invalid expression", Span(file, line, col)) from None
+    return _ToAst(file).transform(tree).children[0]
+
+
+def _last_position(text: str):
+    stripped = text.rstrip()
+    line = stripped.count("\n") + 1
+    col = len(stripped.rsplit("\n", 1)[-1]) + 1
+    return line, max(col, 1)
+
+
+_SUFFIX = {"k": 10**3, "M": 10**6, "G": 10**9}
+
+
+def parse_number(raw: str):
+    scale = 1
+    if raw[-1] in _SUFFIX:
+        scale, raw = _SUFFIX[raw[-1]], raw[:-1]
+    if any(ch in raw for ch in ".eE"):
+        # Decimal keeps 4.1G exactly 4,100,000,000 rather than 4099999999.9999995.
+        value = Decimal(raw) * scale
+        return int(value) if scale != 1 and value == value.to_integral_value() else float(value)
+    return int(raw) * scale
+
+
+def _unescape(raw: str) -> str:
+    body = raw[1:-1]
+    return body.encode("utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8") \
+        if "\\" in body else body
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    """Lark tree to dataclasses. Optional parts arrive as None (maybe_placeholders)."""
+
+    def __init__(self, file: str):
+        super().__init__()
+        self.file = file
+
+    def _span(self, meta) -> Span:
+        if getattr(meta, "empty", True):
+            return Span(self.file, 1, 1)
+        return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _tspan(self, tok: Token) -> Span:
+        return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column)
+
+    def _name(self, tok: Token) -> str:
+        if str(tok) in RESERVED:
+            raise ArchError(f"'{tok}' is a reserved word and cannot be used as a name",
+                            self._tspan(tok))
+        return str(tok)
+
+    # -- top level
+    def start(self, meta, children):
+        return lark.Tree("start", [c for c in children if c is not None])
+
+    def expr_only(self, meta, children):
+        return lark.Tree("expr_only", [c for c in children if c is not None])
+
+    def use(self, meta, c):
+        return Use(_unescape(c[0]), self._span(meta))
+
+    def params(self, meta, c):
+        return tuple(p for p in c if p is not None)
+
+    def param(self, meta, c):
+        return Param(self._name(c[0]), c[1], self._span(meta))
+
+    def block_def(self, meta, c):
+        return BlockDef(self._name(c[0]), c[1] or (), c[2], self._span(meta))
+
+    def network_def(self, meta, c):
+        return NetworkDef(self._name(c[0]), c[1] or (), c[2], self._span(meta))
+
+    def network_alias(self, meta, c):
+        return NetworkAlias(self._name(c[0]), c[1], self._span(meta))
+
+    def space_def(self, meta, c):
+        return SpaceDef(self._name(c[0]), c[1] or (), c[2], self._span(meta))
+
+    def body(self, meta, c):
+        return tuple(s for s in c if s is not None)
+
+    space_body = body
+
+    # -- statements
+    def input_stmt(self, meta, c):
+        return Input(c[0], self._span(meta))
+
+    def let_stmt(self, meta, c):
+        return Let(self._name(c[0]), c[1], self._span(meta))
+
+    def label(self, meta, c):
+        tok = c[0]
+        if tok.type == "STRING":
+            return Label(_unescape(tok), True, self._tspan(tok))
+        return Label(self._name(tok), False, self._tspan(tok))
+
+    def callee(self, meta, c):
+        args = c[1] if len(c) > 1 else None
+        return (self._name(c[0]), args, self._tspan(c[0]))
+
+    def args(self, meta, c):
+        return tuple(a for a in c if a is not None)
+
+    def pos_arg(self, meta, c):
+        return Arg(None, c[0], self._span(meta))
+
+    def kw_arg(self, meta, c):
+        name = str(c[0]) if c[0].type == "IN" else self._name(c[0])
+        return Arg(name, c[1], self._span(meta))
+
+    def from_clause(self, meta, c):
+        return tuple(c)
+
+    def ref(self, meta, c):
+        return Ref(tuple(str(t) for t in c), self._span(meta))
+
+    def repeat(self, meta, c):
+        return c[0]
+
+    def apply_stmt(self, meta, c):
+        label, (name, args, _), refs, repeat = c
+        # An argument list of `()` arrives as None too: `f()` and `f` mean the same.
+        return Apply(label, name, args, refs or (), repeat, self._span(meta))
+
+    def group_stmt(self, meta, c):
+        label, body, repeat = c
+        return Group(label, body, repeat, self._span(meta))
+
+    def parallel_stmt(self, meta, c):
+        return Parallel(self._name(c[0]) if str(c[0]) not in ("concat", "add", "mul", "mean")
+                        else str(c[0]), c[1], self._span(meta))
+
+    def residual_stmt(self, meta, c):
+        return Residual(c[0], c[1], self._span(meta))
+
+    def dense_stmt(self, meta, c):
+        return Dense(self._name(c[0]), c[1], c[2], self._span(meta))
+
+    def for_stmt(self, meta, c):
+        return For(self._name(c[0]), c[1], c[2], self._span(meta))
+
+    def if_stmt(self, meta, c):
+        other = c[2]
+        if isinstance(other, If):
+            other = (other,)
+        return If(c[0], c[1], other, self._span(meta))
+
+    def aux_stmt(self, meta, c):
+        label, target, refs = c
+        span = self._span(meta)
+        if isinstance(target, tuple) and len(target) == 3 and isinstance(target[0], str):
+            name, args, tspan = target
+            target = Apply(None, name, args, (), None, tspan)
+        else:
+            target = Group(None, target, None, span)
+        return Aux(label, target, refs, span)
+
+    def param_stmt(self, meta, c):
+        return ParamStmt(self._name(c[0]), c[1], self._span(meta))
+
+    def require_stmt(self, meta, c):
+        return Require(c[0], self._span(meta))
+
+    def space_network(self, meta, c):
+        return SpaceNetwork(c[0], self._span(meta))
+
+    # -- expressions
+    def ternary(self, meta, c):
+        return Ternary(c[1], c[0], c[2], self._span(meta))
+
+    def or_op(self, meta, c):
+        return BoolOp("or", c[0], c[1], self._span(meta))
+
+    def and_op(self, meta, c):
+        return BoolOp("and", c[0], c[1], self._span(meta))
+
+    def not_op(self, meta, c):
+        return Unary("not", c[0], self._span(meta))
+
+    def compare(self, meta, c):
+        rest = tuple((str(c[i].children[0]), c[i + 1]) for i in range(1, len(c), 2))
+        return Compare(c[0], rest, self._span(meta))
+
+    def binop(self, meta, c):
+        op = str(c[1].children[0])
+        return BinOp("**" if op == "^" else op, c[0], c[2], self._span(meta))
+
+    def neg(self, meta, c):
+        return Unary("-", c[0], self._span(meta))
+
+    def factor(self, meta, c):  # unary plus
+        return c[0]
+
+    def call(self, meta, c):
+        return Call(c[0], c[1] or (), self._span(meta))
+
+    def index(self, meta, c):
+        return Index(c[0], c[1], self._span(meta))
+
+    def in_attr(self, meta, c):
+        return InAttr(str(c[1]), self._span(meta))
+
+    def number(self, meta, c):
+        return Num(parse_number(str(c[0])), self._tspan(c[0]))
+
+    def string(self, meta, c):
+        return Str(_unescape(c[0]), self._tspan(c[0]))
+
+    def name(self, meta, c):
+        return Name(self._name(c[0]), self._tspan(c[0]))
+
+    def true(self, meta, c):
+        return Const(True, self._span(meta))
+
+    def false(self, meta, c):
+        return Const(False, self._span(meta))
+
+    def none(self, meta, c):
+        return Const(None, self._span(meta))
+
+    def list(self, meta, c):
+        return ListExpr(tuple(x for x in c if x is not None), self._span(meta))
+
+    def atom(self, meta, c):  # parenthesised expression
+        return c[0]
