@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -68,6 +69,9 @@ class Scope:
 
 class Elaborator:
     def __init__(self, max_nodes: Optional[int] = None):
+        # MAX_CALL_DEPTH nested blocks take ~10 Python frames each; Python 3.11 frames of
+        # Python-to-Python calls live off the C stack, so a higher limit is safe.
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
         self.max_nodes = max_nodes or MAX_NODES
         self.graph = None
         self.chain: list = []  # (callee name, call span)

@@ -11,6 +11,7 @@ from typing import Optional
 
 # Source text per file name, so that a message can quote the offending line.
 _SOURCES: dict[str, str] = {}
+MAX_NOTES = 6  # call-site notes shown under an error
 
 
 def register_source(file: str, text: str) -> None:
@@ -26,6 +27,8 @@ class Span:
     end_col: Optional[int] = None
 
     def __str__(self) -> str:
+        if self.line <= 0:  # a whole file (missing, unreadable): no position to show
+            return self.file
         return f"{self.file}:{self.line}:{self.col}"
 
 
@@ -73,7 +76,14 @@ def format_error(message: str, span: Optional[Span], chain: tuple = ()) -> str:
     if span is None:
         return f"archdsl: error: {message}"
     out = [f"{span}: error: {message}", *_quote(span)]
-    for site_name, site in reversed(chain):
+    sites = list(reversed(chain))
+    if len(sites) > MAX_NOTES:  # deep recursion: the innermost and outermost calls tell enough
+        hidden = len(sites) - MAX_NOTES
+        sites = sites[:MAX_NOTES - 2] + [(None, hidden)] + sites[-2:]
+    for site_name, site in sites:
+        if site_name is None:
+            out.append(f"... {site} more calls ...")
+            continue
         out.append(f"{site}: note: in call of '{site_name}' here")
         out.extend(_quote(site))
     return "\n".join(out)

@@ -42,9 +42,9 @@ class Loader:
     def load_path(self, path: str) -> FileScope:
         p = Path(path)
         if not p.exists():
-            raise ArchError(f"no such file: {path}")
+            raise ArchError("no such file", Span(str(path), 0, 0))
         if p.is_dir():
-            raise ArchError(f"{path} is a directory, not an .arch file")
+            raise ArchError("is a directory, not an .arch file", Span(str(path), 0, 0))
         return self._load(str(p), None)
 
     def load_text(self, text: str, file: str = "<string>") -> FileScope:
