@@ -368,7 +368,16 @@ def parse(text: str, file: str = "<string>") -> Module:
         line, col = _last_position(text)
         raise ArchError("unexpected end of file" + _describe_expected(e.expected),
                         Span(file, line, col)) from None
-    return Module(file, tuple(_ToAst(file).transform(tree).children))
+    return Module(file, tuple(_transform(file, tree).children))
+
+
+def _transform(file: str, tree):
+    try:
+        return _ToAst(file).transform(tree)
+    except lark.exceptions.VisitError as e:  # Lark wraps what the transformer raised
+        if isinstance(e.orig_exc, ArchError):
+            raise e.orig_exc from None
+        raise
 
 
 def parse_expr(text: str, file: str = "<expr>"):
@@ -381,7 +390,7 @@ def parse_expr(text: str, file: str = "<expr>"):
         if isinstance(e, lark.exceptions.UnexpectedToken) and e.token.type == "$END":
             line, col = _last_position(text)
         raise ArchError("invalid expression", Span(file, line, col)) from None
-    return _ToAst(file).transform(tree).children[0]
+    return _transform(file, tree).children[0]
 
 
 def _last_position(text: str):

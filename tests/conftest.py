@@ -1,0 +1,31 @@
+"""Shared test helpers: paths to the shared reference material, and running the CLI in-process."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+REFERENCE = SHARED / "reference" / "torchvision.json"
+
+
+@pytest.fixture(scope="session")
+def torchvision_reference() -> dict:
+    return json.loads(REFERENCE.read_text())
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run `archdsl ARGS...` in-process; returns (exit code, stdout, stderr)."""
+    from archdsl.cli import main
+
+    def run(*args):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:  # argparse's --help and usage errors
+            code = e.code
+        out, err = capsys.readouterr()
+        return code, out, err
+    return run
