@@ -7,6 +7,7 @@ the chain of call sites.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import sys
@@ -471,6 +472,14 @@ class Elaborator:
         inputs = self._inputs(s.refs, scope, x, s.span)
         if len(inputs) != 1:
             raise ArchError("aux takes one input", s.span)
+        if isinstance(s.target, syntax.Apply) and s.target.label is None:
+            # `aux NAME: CALL from REF` names the call NAME, as `NAME: CALL` would (so a
+            # block's modules are NAME.conv, ..., not NAME.0.conv); it takes no position.
+            view = Scope(scope.prefix, scope.path, scope.names, scope.position, aux=True)
+            call = dataclasses.replace(s.target, label=s.label, refs=())
+            out = self.stmt(call, env.child(), view, inputs[0])
+            self.graph.graph["aux_outputs"].append(out)
+            return x
         inner = self._open_scope(scope, name, "aux", s.span)
         inner.aux = True
         self.graph.graph["scopes"][scope.prefix + name]["aux"] = True
