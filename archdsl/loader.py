@@ -83,9 +83,16 @@ class Loader:
         imported: dict = {}
         for item in module.items:
             if isinstance(item, syntax.Use):
-                if not item.path.endswith(".arch"):
+                if item.path.startswith("zoo:"):
+                    # `use "zoo:resnet50"`: a network file of the zoo shipped with the package.
+                    try:
+                        target = resolve_file_argument(item.path)
+                    except ArchError as e:
+                        raise e.with_span(item.span) from None
+                elif not item.path.endswith(".arch"):
                     raise ArchError(f"use reads only .arch files, not {item.path!r}", item.span)
-                target = self._resolve_use(item, base)
+                else:
+                    target = self._resolve_use(item, base)
                 used = self._load(target, item.span)
                 for name, entry in used.visible.items():
                     if self._is_stdlib(entry[1].path):
