@@ -496,3 +496,38 @@ for _m in ("add", "mul", "mean"):
                 family="merge", doc=f"elementwise {_m} of equal shapes"))
 
 MERGES = ("concat", "add", "mul", "mean")
+
+# --------------------------------------------------------------------------- zoo part B additions
+# pad_channels: He et al.'s option-A shortcut (a parameter-free identity zero-padded to more
+# channels); join: FractalNet's join of columns with local drop-path.
+
+
+def _pad_channels_shape(a, ins):
+    c, h, w = _need_map("pad_channels", ins[0])
+    if a["out"] < c:
+        raise ArchError(f"pad_channels: out={a['out']} is fewer than the input's {c} channels")
+    return (a["out"], h, w)
+
+
+register(Op("pad_channels", (P("out", "int"),), _pad_channels_shape,
+            torch_module=lambda a, ins, out: _layers().PadChannels(ins[0][0], a["out"]),
+            doc="zero channels added to reach `out` (half before, half after the input's): "
+                "the option-A identity shortcut of He et al."))
+
+
+def _join_shape(a, ins):
+    c, h, w = _need_map("join", ins[0])
+    n = a["n"]
+    if n <= 0 or c % n:
+        raise ArchError(f"join: n={n} must divide the input's {c} channels (n equal groups, "
+                        f"one per column, concatenated)")
+    if not 0 <= a["p"] < 1:
+        raise ArchError(f"join: p must be in [0, 1), got {a['p']}")
+    return (c // n, h, w)
+
+
+register(Op("join", (P("n", "int"), P("p", "num", 0.0)), _join_shape,
+            torch_module=lambda a, ins, out: _layers().Join(a["n"], a["p"]), family="merge",
+            doc="mean of n equal channel groups (FractalNet's join of columns concatenated "
+                "along channels); in training each group is dropped per sample with "
+                "probability p (local drop-path), at least one always kept"))
