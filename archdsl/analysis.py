@@ -47,14 +47,17 @@ def totals(g, rows=None) -> dict:
     return t
 
 
-def aggregate(rows: list, depth: int) -> list:
-    """Rows grouped by their first `depth` path components (summary --depth)."""
+def aggregate(rows: list, depth: int, scopes=None) -> list:
+    """Rows grouped by their first `depth` path components (summary --depth); a group's op is
+    its scope's block kind (from graph.graph["scopes"])."""
+    scopes = scopes or {}
     out: dict = {}
     for r in rows:
         parts = r["name"].split(".")
         key = ".".join(parts[:depth]) if depth > 0 else r["name"]
         if key not in out:
-            out[key] = {"name": key, "op": r["op"] if key == r["name"] else "scope",
+            kind = scopes.get(key, {}).get("kind", "scope")
+            out[key] = {"name": key, "op": r["op"] if key == r["name"] else kind,
                         "shape": r["shape"], "params": 0, "flops": 0, "macs": 0, "memory": 0}
             if r.get("aux"):
                 out[key]["aux"] = True
