@@ -1,0 +1,97 @@
+"""`archdsl zoo [--json | --markdown]`: every network of the zoo shipped with the package, with
+its input, params, GFLOPs (macs) and the one-line description on its file's first line.
+
+A zoo network is a `zoo/NAME.arch` file that defines a network NAME buildable without
+arguments; family files (`resnet.arch`, whose `resnet(unit, layers, ...)` needs arguments) are
+not listed, their members are. The README's zoo table is the `--markdown` output.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from .. import analysis
+from ..elaborate import Elaborator
+from ..loader import ZOO, Loader
+from ..values import DefValue
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("zoo", help="list the networks of the zoo",
+                       description="List every network of the zoo shipped with archdsl: input "
+                       "shape, parameters, GFLOPs (multiply-adds of convs and fcs, as "
+                       "torchvision counts them) and a one-line description. Use one as "
+                       "zoo:NAME wherever a FILE is expected.")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print a JSON list")
+    fmt.add_argument("--markdown", action="store_true", help="print a Markdown table")
+
+
+def _natural(name: str) -> list:
+    """resnet18 < resnet34 < resnet101: digits compare as numbers."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.findall(r"\d+|\D+", name)]
+
+
+def description(path: Path) -> str:
+    """The text of a `# ...` comment on the file's first line ("" without one)."""
+    with open(path, encoding="utf-8") as f:
+        first = f.readline().strip()
+    return first[1:].strip() if first.startswith("#") else ""
+
+
+def zoo_networks(zoo: Path = ZOO) -> list:
+    """One dict per zoo network, in natural name order: name, input, params, macs, flops,
+    description."""
+    loader = Loader()
+    rows = []
+    for path in sorted(zoo.glob("*.arch"), key=lambda p: _natural(p.stem)):
+        scope = loader.load_path(str(path))
+        defn = scope.own.get(path.stem)
+        if defn is None or defn.kind != "network":
+            continue
+        if any(p.default is None for p in getattr(defn, "params", None) or ()):
+            continue  # a parametric family, listed through its members
+        graph = Elaborator().network(DefValue(defn, scope), defn.span)
+        totals = analysis.totals(graph)
+        rows.append({"name": path.stem, "input": list(graph.graph["input_shape"]),
+                     "params": totals["params"], "macs": totals["macs"],
+                     "flops": totals["flops"], "description": description(path)})
+    return rows
+
+
+def gflops(macs: int) -> str:
+    g = macs / 1e9
+    return f"{g:.2f}" if g >= 0.01 else f"{g:.2g}"
+
+
+def markdown(rows: list) -> str:
+    lines = ["| network | input | params | GFLOPs | description |",
+             "|---|---|---:|---:|---|"]
+    for r in rows:
+        desc = r["description"].replace("|", "\\|")
+        lines.append(f"| `{r['name']}` | {'x'.join(map(str, r['input']))} | {r['params']:,} | "
+                     f"{gflops(r['macs'])} | {desc} |")
+    return "\n".join(lines) + "\n"
+
+
+def run(args) -> int:
+    rows = zoo_networks()
+    if args.json:
+        print("[\n" + ",\n".join(json.dumps(r) for r in rows) + "\n]")
+        return 0
+    if args.markdown:
+        print(markdown(rows), end="")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+    t = Table(title=f"the archdsl zoo: {len(rows)} networks (use as zoo:NAME)",
+              title_justify="left")
+    for col, just in (("network", "left"), ("input", "left"), ("params", "right"),
+                      ("GFLOPs", "right"), ("description", "left")):
+        t.add_column(col, justify=just, no_wrap=col != "description")
+    for r in rows:
+        t.add_row(r["name"], "x".join(map(str, r["input"])), f"{r['params']:,}",
+                  gflops(r["macs"]), r["description"])
+    Console().print(t)
+    return 0
