@@ -1,0 +1,263 @@
+"""PyTorch layers that torch.nn lacks, used by the op registry's builders (ops.py), and the
+merge functions the fx graph calls.
+
+Every class here depends on torch and math only, so `emit_py` can copy its source into a
+standalone file; each one's `extra_repr` is exactly its constructor arguments, so `emit_py`
+can write `ClassName(<extra_repr>)` to rebuild it.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def same_padding(size: int, k: int, s: int, d: int = 1) -> tuple:
+    """Keras/TensorFlow 'same': output ceil(size / s); the total padding is split with the
+    extra pixel at the end (bottom, right). Returns (before, after)."""
+    out = -(-size // s)
+    total = max((out - 1) * s + d * (k - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+class SameConv2d(nn.Conv2d):
+    """A Conv2d with Keras 'same' padding that is asymmetric (stride > 1 or an even kernel):
+    the input is zero-padded by `pad` = (left, right, top, bottom) before the convolution.
+    Weights are the ones of an nn.Conv2d, so the state_dict is a Conv2d's."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, pad=(0, 0, 0, 0),
+                 dilation=1, groups=1, bias=True):
+        super().__init__(in_channels, out_channels, kernel_size, stride, 0, dilation, groups, bias)
+        self.pad = tuple(pad)
+
+    def forward(self, x):
+        return super().forward(F.pad(x, self.pad))
+
+    def extra_repr(self):
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, pad={self.pad}, dilation={self.dilation}, "
+                f"groups={self.groups}, bias={self.bias is not None}")
+
+
+def same_conv(in_hw, in_channels, out_channels, kernel_size, stride, dilation, groups, bias):
+    """Conv2d with Keras 'same' padding for an input of spatial size `in_hw`: a plain
+    nn.Conv2d when the padding is symmetric, else a SameConv2d that pads asymmetrically."""
+    (h, w), (kh, kw), (sh, sw), (dh, dw) = in_hw, kernel_size, stride, dilation
+    top, bottom = same_padding(h, kh, sh, dh)
+    left, right = same_padding(w, kw, sw, dw)
+    if top == bottom and left == right:
+        return nn.Conv2d(in_channels, out_channels, kernel_size, stride, (top, left), dilation,
+                         groups, bias)
+    return SameConv2d(in_channels, out_channels, kernel_size, stride, (left, right, top, bottom),
+                      dilation, groups, bias)
+
+
+class TableConv2d(nn.Module):
+    """A convolution with a connection table (LeNet-5's C3): output channel `o` belongs to
+    table row `o // (out_channels // len(table))` and reads only that row's input channels.
+    Only those connections are parameters: `weight` is [connections, kh, kw] (output channels
+    in order, each one's input channels in table order), `bias` is [out_channels].
+
+    It runs as one grouped convolution per distinct row length over the gathered input
+    channels, so it costs (and FlopCounterMode counts) exactly the table's connections."""
+
+    def __init__(self, in_channels, out_channels, table, kernel_size, stride=1, padding=0,
+                 dilation=1, bias=True):
+        super().__init__()
+        pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.table = [list(row) for row in table]
+        self.kernel_size, self.stride = pair(kernel_size), pair(stride)
+        self.padding = padding if padding == "same" else pair(padding)
+        self.dilation = pair(dilation)
+        per_row = out_channels // len(self.table)
+        reads = [self.table[o // per_row] for o in range(out_channels)]
+        starts, n = [], 0
+        for row in reads:
+            starts.append(n)
+            n += len(row)
+        self.weight = nn.Parameter(torch.empty(n, *self.kernel_size))
+        self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
+        # One grouped conv per row length: which outputs, which inputs, which weights.
+        self.lengths = sorted({len(r) for r in reads})
+        order = []
+        for i, length in enumerate(self.lengths):
+            outs = [o for o in range(out_channels) if len(reads[o]) == length]
+            order += outs
+            self.register_buffer(f"inputs{i}", torch.tensor(
+                [c for o in outs for c in reads[o]], dtype=torch.long), persistent=False)
+            self.register_buffer(f"weights{i}", torch.tensor(
+                [starts[o] + j for o in outs for j in range(length)], dtype=torch.long),
+                persistent=False)
+        inverse = [0] * out_channels
+        for pos, o in enumerate(order):
+            inverse[o] = pos
+        self.register_buffer("order", torch.tensor(inverse, dtype=torch.long), persistent=False)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        # Kaiming normal, fan_out, as for the other convs: fan_out = connections per input
+        # channel (on average) times the kernel area.
+        fan_out = self.weight.shape[0] / self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+        with torch.no_grad():
+            self.weight.normal_(0, math.sqrt(2.0 / fan_out))
+            if self.bias is not None:
+                self.bias.zero_()
+
+    def forward(self, x):
+        if self.padding == "same":
+            top, bottom = same_padding(x.shape[2], self.kernel_size[0], self.stride[0],
+                                       self.dilation[0])
+            left, right = same_padding(x.shape[3], self.kernel_size[1], self.stride[1],
+                                       self.dilation[1])
+            x = F.pad(x, (left, right, top, bottom))
+            padding = (0, 0)
+        else:
+            padding = self.padding
+        outs = []
+        for i, length in enumerate(self.lengths):
+            idx_in = getattr(self, f"inputs{i}")
+            w = self.weight.index_select(0, getattr(self, f"weights{i}"))
+            w = w.view(-1, length, *self.kernel_size)
+            outs.append(F.conv2d(x.index_select(1, idx_in), w, None, self.stride, padding,
+                                 self.dilation, w.shape[0]))
+        y = torch.cat(outs, 1).index_select(1, self.order) if len(outs) > 1 else outs[0]
+        if self.bias is not None:
+            y = y + self.bias.view(1, -1, 1, 1)
+        return y
+
+    def extra_repr(self):
+        padding = '"same"' if self.padding == "same" else self.padding
+        return (f"{self.in_channels}, {self.out_channels}, table={self.table}, "
+                f"kernel_size={self.kernel_size}, stride={self.stride}, padding={padding}, "
+                f"dilation={self.dilation}, bias={self.bias is not None}")
+
+
+class ScaledTanh(nn.Module):
+    """a * tanh(s * x): LeNet-5's squashing function (a = 1.7159, s = 2/3)."""
+
+    def __init__(self, a=1.7159, s=2 / 3):
+        super().__init__()
+        self.a, self.s = a, s
+
+    def forward(self, x):
+        return self.a * torch.tanh(self.s * x)
+
+    def extra_repr(self):
+        return f"a={self.a!r}, s={self.s!r}"
+
+
+class Subsample(nn.Module):
+    """LeNet-5's trainable subsampling: k x k average pooling times a learned per-channel
+    coefficient, plus a per-channel bias (2 parameters per channel). Initialised as plain
+    average pooling (coefficient 1, bias 0)."""
+
+    def __init__(self, channels, k=2):
+        super().__init__()
+        self.channels, self.k = channels, k
+        self.weight = nn.Parameter(torch.empty(channels))
+        self.bias = nn.Parameter(torch.empty(channels))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        with torch.no_grad():
+            self.weight.fill_(1.0)
+            self.bias.zero_()
+
+    def forward(self, x):
+        y = F.avg_pool2d(x, self.k)
+        return y * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+    def extra_repr(self):
+        return f"{self.channels}, k={self.k}"
+
+
+class RBF(nn.Module):
+    """LeNet-5's Euclidean radial-basis output units: y_j = sum_i (x_i - w_ji)^2, a penalty
+    per class (smaller is better). The prototypes w are fixed (+1/-1 codes, as the paper's
+    stylised bitmaps are), so they are a buffer, not parameters."""
+
+    def __init__(self, in_features, out_features):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.register_buffer("prototypes", torch.empty(out_features, in_features))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        with torch.no_grad():
+            bits = torch.randint(0, 2, self.prototypes.shape, device=self.prototypes.device)
+            self.prototypes.copy_(bits * 2.0 - 1.0)
+
+    def forward(self, x):
+        return (x.unsqueeze(1) - self.prototypes).pow(2).sum(-1)
+
+    def extra_repr(self):
+        return f"{self.in_features}, {self.out_features}"
+
+
+class DropPath(nn.Module):
+    """Stochastic depth: in training, zero the whole input of a sample with probability p and
+    scale the kept ones by 1 / (1 - p); the identity in eval mode."""
+
+    def __init__(self, p=0.0):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        keep = 1.0 - self.p
+        mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
+        return x * mask.div_(keep)
+
+    def extra_repr(self):
+        return f"p={self.p!r}"
+
+
+class Resize(nn.Module):
+    """Resize a feature map to `size` = (h, w) by interpolation."""
+
+    def __init__(self, size, mode="bilinear"):
+        super().__init__()
+        self.size, self.mode = tuple(size), mode
+
+    def forward(self, x):
+        align = False if self.mode in ("bilinear", "bicubic") else None
+        return F.interpolate(x, size=self.size, mode=self.mode, align_corners=align)
+
+    def extra_repr(self):
+        return f"{self.size}, mode={self.mode!r}"
+
+
+# --------------------------------------------------------------------------- merges
+# Called as fx call_function nodes; `emit_py` writes the same operations inline.
+
+
+def merge_concat(*xs):
+    return torch.cat(xs, 1)
+
+
+def merge_add(*xs):
+    out = xs[0]
+    for x in xs[1:]:
+        out = out + x
+    return out
+
+
+def merge_mul(*xs):
+    out = xs[0]
+    for x in xs[1:]:
+        out = out * x
+    return out
+
+
+def merge_mean(*xs):
+    out = xs[0]
+    for x in xs[1:]:
+        out = out + x
+    return out / len(xs)
+
+
+CLASSES = (SameConv2d, TableConv2d, ScaledTanh, Subsample, RBF, DropPath, Resize)
