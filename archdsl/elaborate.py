@@ -554,12 +554,14 @@ class Elaborator:
         return -v
 
     def _e_BoolOp(self, e, env, s):
-        left = _truth(self.eval(e.left, env, s), e.left.span)
-        if e.op == "and" and not left:
-            return False
-        if e.op == "or" and left:
-            return True
-        return _truth(self.eval(e.right, env, s), e.right.span)
+        spine = [e]  # `a or b or ... or z` nests to the left: a loop, as in _e_BinOp
+        while isinstance(spine[-1].left, syntax.BoolOp):
+            spine.append(spine[-1].left)
+        value = _truth(self.eval(spine[-1].left, env, s), spine[-1].left.span)
+        for node in reversed(spine):
+            if (node.op == "and") == value:  # `and` after true, `or` after false
+                value = _truth(self.eval(node.right, env, s), node.right.span)
+        return value
 
     def _e_Ternary(self, e, env, s):
         cond = _truth(self.eval(e.cond, env, s), e.cond.span)
@@ -575,9 +577,15 @@ class Elaborator:
         return True
 
     def _e_BinOp(self, e, env, s):
-        a = self.eval(e.left, env, s)
-        b = self.eval(e.right, env, s)
-        return arith(e.op, a, b, e.span)
+        # `1 + 2 + ... + n` nests to the left: walk that spine with a loop, not recursion, so a
+        # long chain never reaches Python's recursion limit.
+        spine = [e]
+        while isinstance(spine[-1].left, syntax.BinOp):
+            spine.append(spine[-1].left)
+        value = self.eval(spine[-1].left, env, s)
+        for node in reversed(spine):
+            value = arith(node.op, value, self.eval(node.right, env, s), node.span)
+        return value
 
     def _e_Index(self, e, env, s):
         obj = self.eval(e.obj, env, s)

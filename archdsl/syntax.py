@@ -7,6 +7,7 @@ and turns Lark's exceptions into located `ArchError`s. Nothing after parsing see
 from __future__ import annotations
 
 import functools
+import math
 import os
 from decimal import Decimal
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 import lark
-from lark import Token, Transformer, v_args
+from lark import Token, Transformer_NonRecursive, v_args
 
 from .errors import ArchError, Span, register_source
 
@@ -403,15 +404,34 @@ def _last_position(text: str):
 _SUFFIX = {"k": 10**3, "M": 10**6, "G": 10**9}
 
 
+MAX_LITERAL = 2 ** 63  # larger integer literals are an error (as is overflow in arithmetic)
+
+
 def parse_number(raw: str):
+    """The value of a NUMBER token; ValueError when it is out of range (too large for an
+    integer below 2^63 or a finite float)."""
     scale = 1
     if raw[-1] in _SUFFIX:
         scale, raw = _SUFFIX[raw[-1]], raw[:-1]
     if any(ch in raw for ch in ".eE"):
+        value = Decimal(raw)
+        # Check the magnitude before any arithmetic: 1e999999999k must not build a huge int.
+        if value and value.adjusted() + len(str(scale)) - 1 > 308:
+            raise ValueError("out of range")
         # Decimal keeps 4.1G exactly 4,100,000,000 rather than 4099999999.9999995.
-        value = Decimal(raw) * scale
-        return int(value) if scale != 1 and value == value.to_integral_value() else float(value)
-    return int(raw) * scale
+        value = value * scale
+        if scale != 1 and value == value.to_integral_value():
+            result = int(value)
+        else:
+            result = float(value)
+    else:
+        if len(raw.lstrip("0")) > 19:  # longer than any int below 2^63
+            raise ValueError("out of range")
+        result = int(raw) * scale
+    if isinstance(result, float) and not math.isfinite(result) \
+            or isinstance(result, int) and result >= MAX_LITERAL:
+        raise ValueError("out of range")
+    return result
 
 
 def _unescape(raw: str) -> str:
@@ -421,8 +441,10 @@ def _unescape(raw: str) -> str:
 
 
 @v_args(meta=True)
-class _ToAst(Transformer):
-    """Lark tree to dataclasses. Optional parts arrive as None (maybe_placeholders)."""
+class _ToAst(Transformer_NonRecursive):
+    """Lark tree to dataclasses. Optional parts arrive as None (maybe_placeholders).
+    Non-recursive: 5,000 nested braces or a 20,000-term sum must not hit Python's recursion
+    limit here (tests/test_robustness.py)."""
 
     def __init__(self, file: str):
         super().__init__()
@@ -595,7 +617,12 @@ class _ToAst(Transformer):
         return InAttr(str(c[1]), self._span(meta))
 
     def number(self, meta, c):
-        return Num(parse_number(str(c[0])), self._tspan(c[0]))
+        try:
+            value = parse_number(str(c[0]))
+        except (ValueError, ArithmeticError):
+            raise ArchError(f"number {str(c[0])[:40]} is out of range (integers must be below "
+                            f"2^63, floats finite)", self._tspan(c[0])) from None
+        return Num(value, self._tspan(c[0]))
 
     def string(self, meta, c):
         return Str(_unescape(c[0]), self._tspan(c[0]))
