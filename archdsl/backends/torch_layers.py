@@ -231,6 +231,48 @@ class Resize(nn.Module):
         return f"{self.size}, mode={self.mode!r}"
 
 
+class PadChannels(nn.Module):
+    """He et al.'s option-A shortcut: the input zero-padded with extra channels up to
+    `out_channels`, half before and half after the input's (parameter-free)."""
+
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        extra = out_channels - in_channels
+        self.before, self.after = extra // 2, extra - extra // 2
+
+    def forward(self, x):
+        return F.pad(x, (0, 0, 0, 0, self.before, self.after))
+
+    def extra_repr(self):
+        return f"{self.in_channels}, {self.out_channels}"
+
+
+class Join(nn.Module):
+    """FractalNet's join: the input is n equal channel groups (the columns, concatenated);
+    the output is their mean. In training each column is dropped per sample with
+    probability p (local drop-path), at least one always kept, and the mean is over the
+    kept ones."""
+
+    def __init__(self, n, p=0.0):
+        super().__init__()
+        self.n, self.p = n, p
+
+    def forward(self, x):
+        xs = x.reshape(x.shape[0], self.n, x.shape[1] // self.n, *x.shape[2:])
+        if not self.training or self.p == 0.0 or self.n == 1:
+            return xs.mean(1)
+        keep = (torch.rand(x.shape[0], self.n, device=x.device) >= self.p).to(x.dtype)
+        pick = torch.randint(0, self.n, (x.shape[0],), device=x.device)
+        forced = F.one_hot(pick, self.n).to(x.dtype)
+        keep = torch.where(keep.sum(1, keepdim=True) > 0, keep, forced)
+        weights = keep / keep.sum(1, keepdim=True)
+        return (xs * weights.view(*weights.shape, *([1] * (xs.dim() - 2)))).sum(1)
+
+    def extra_repr(self):
+        return f"{self.n}, p={self.p!r}"
+
+
 # --------------------------------------------------------------------------- merges
 # Called as fx call_function nodes; `emit_py` writes the same operations inline.
 
@@ -260,4 +302,5 @@ def merge_mean(*xs):
     return out / len(xs)
 
 
-CLASSES = (SameConv2d, TableConv2d, ScaledTanh, Subsample, RBF, DropPath, Resize)
+CLASSES = (SameConv2d, TableConv2d, ScaledTanh, Subsample, RBF, DropPath, Resize,
+           PadChannels, Join)
