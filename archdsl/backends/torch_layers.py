@@ -150,9 +150,10 @@ class ScaledTanh(nn.Module):
 
 
 class Subsample(nn.Module):
-    """LeNet-5's trainable subsampling: k x k average pooling times a learned per-channel
-    coefficient, plus a per-channel bias (2 parameters per channel). Initialised as plain
-    average pooling (coefficient 1, bias 0)."""
+    """LeNet-5's trainable subsampling: the sum of each k x k window (the paper adds the four
+    inputs) times a learned per-channel coefficient, plus a per-channel bias (2 parameters
+    per channel); the same as average pooling with the coefficient scaled by k * k.
+    Initialised with coefficient 1 and bias 0."""
 
     def __init__(self, channels, k=2):
         super().__init__()
@@ -167,7 +168,7 @@ class Subsample(nn.Module):
             self.bias.zero_()
 
     def forward(self, x):
-        y = F.avg_pool2d(x, self.k)
+        y = F.avg_pool2d(x, self.k) * (self.k * self.k)
         return y * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
 
     def extra_repr(self):
