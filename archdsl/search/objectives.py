@@ -1,0 +1,148 @@
+"""Objectives of a search: what a feasible point is worth.
+
+- `flops`, `params`, `macs`: the analysis totals (no torch). Alone they are maximised (use
+  the budget as fully as possible); next to a quality objective (`accuracy,flops`) they are
+  the cost side of the trade-off and are minimised. `max:NAME` / `min:NAME` say it outright.
+- `proxy`: zero-cost proxies on one batch: the NASWOT score (the value) and synflow (kept in
+  trials.csv); `naswot` and `synflow` name either one.
+- `accuracy`: validation accuracy after a short training, reported per epoch to Optuna's
+  pruner.
+
+An infeasible point is never trained nor given to torch: it gets its analysis values when its
+network was built, and the worst value (-inf or +inf) for anything that needs torch.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+from ..errors import ArchError
+
+ANALYSIS = ("flops", "params", "macs")
+PROXIES = ("proxy", "naswot", "synflow")
+TRAINED = ("accuracy",)
+KNOWN = ANALYSIS + PROXIES + TRAINED
+
+
+@dataclass(frozen=True)
+class Objective:
+    name: str
+    direction: str  # "maximize" | "minimize"
+
+    @property
+    def needs_torch(self) -> bool:
+        return self.name not in ANALYSIS
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+    def worst(self) -> float:
+        return -math.inf if self.direction == "maximize" else math.inf
+
+
+def parse_objectives(text: str) -> list:
+    """`accuracy,flops` or `max:flops` etc. to Objectives (directions settled)."""
+    items = [t.strip() for t in (text or "flops").split(",") if t.strip()]
+    if not items:
+        raise ArchError("--objective needs at least one objective")
+    parsed = []
+    for item in items:
+        direction = None
+        if ":" in item:
+            prefix, item = item.split(":", 1)
+            if prefix not in ("max", "min"):
+                raise ArchError(f"--objective: {prefix!r} is not max or min")
+            direction = "maximize" if prefix == "max" else "minimize"
+        if item not in KNOWN:
+            raise ArchError(f"unknown objective {item!r}; choose from {', '.join(KNOWN)}")
+        parsed.append((item, direction))
+    names = [n for n, _ in parsed]
+    if len(set(names)) != len(names):
+        raise ArchError("--objective names an objective twice")
+    quality = any(n not in ANALYSIS for n in names)
+    out = []
+    for name, direction in parsed:
+        if direction is None:
+            direction = "minimize" if (name in ANALYSIS and quality) else "maximize"
+        out.append(Objective(name, direction))
+    return out
+
+
+@dataclass
+class TrainSettings:
+    """What `accuracy` and the proxies need: data and a few knobs."""
+    data: Optional[str] = None  # None: scikit-learn's digits
+    epochs: int = 3
+    batch_size: int = 64
+    lr: float = 2e-3
+    train_limit: Optional[int] = None  # use only this many training images
+    seed: int = 0
+    threads: Optional[int] = None  # torch threads per trial
+
+
+class Evaluator:
+    """Objective values of a point; loads data and torch only when an objective needs them."""
+
+    def __init__(self, objectives: list, settings: Optional[TrainSettings] = None):
+        self.objectives = objectives
+        self.settings = settings or TrainSettings()
+        self._data = {}
+        self.trained = 0  # trials trained or given to torch (for tests and the report)
+
+    @property
+    def needs_torch(self) -> bool:
+        return any(o.needs_torch for o in self.objectives)
+
+    def data(self, shape, classes):
+        from .data import load_data
+        key = (tuple(shape), classes)
+        if key not in self._data:
+            self._data[key] = load_data(self.settings.data, shape, classes, self.settings)
+        return self._data[key]
+
+    def values(self, point, trial=None) -> list:
+        """Objective values (one per objective) and extra measurements (user attrs)."""
+        if not point.feasible:
+            return [self._analysis(o, point) if o.name in ANALYSIS and point.totals else o.worst()
+                    for o in self.objectives], {}
+        extra = {}
+        results = {}
+        names = {o.name for o in self.objectives}
+        if names & set(PROXIES):
+            from .proxies import proxies
+            self.trained += 1
+            shape, classes = _io(point.graph)
+            scores = proxies(point.graph, self.data(shape, classes), self.settings)
+            extra.update(scores)
+            results["proxy"] = scores["naswot"]
+            results["naswot"] = scores["naswot"]
+            results["synflow"] = scores["synflow"]
+        if "accuracy" in names:
+            from .train import train
+            self.trained += 1
+            shape, classes = _io(point.graph)
+            single = len(self.objectives) == 1
+            acc, info = train(point.graph, self.data(shape, classes), self.settings,
+                              trial if single else None)
+            results["accuracy"] = acc
+            extra.update(info)
+        out = []
+        for o in self.objectives:
+            out.append(self._analysis(o, point) if o.name in ANALYSIS else results[o.name])
+        return out, extra
+
+    @staticmethod
+    def _analysis(o: Objective, point) -> float:
+        return float(point.totals[o.name])
+
+
+def _io(graph):
+    """(input shape, number of classes) of a built network."""
+    shape = list(graph.graph["input_shape"])
+    out = graph.nodes[graph.graph["outputs"][0]]["shape"]
+    if len(out) != 1:
+        raise ArchError(f"training needs a network whose output is a vector of class scores; "
+                        f"{graph.graph['name']} gives {list(out)}")
+    return shape, out[0]
