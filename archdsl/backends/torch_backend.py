@@ -219,7 +219,12 @@ def build_graph_module(g, materialize: bool = True) -> ArchModule:
     graph = fx.Graph()
     values = {}
     aux_nodes = set()
-    for key in ir.execution_order(g):
+    order = ir.execution_order(g)
+    # Aux heads last: the training forward computes the main path exactly as the eval one
+    # does (same order, same random numbers for dropout) and then the heads.
+    order = [k for k in order if not g.nodes[k].get("aux")] + [
+        k for k in order if g.nodes[k].get("aux")]
+    for key in order:
         d = g.nodes[key]
         if d["op"] == "input":
             name = "x" if len(g.graph["inputs"]) == 1 else key
