@@ -207,3 +207,58 @@ def test_binding_arguments(torchvision_reference, tmp_path):
     layout = layout_from_ir(g)
     assert layout["conv1.weight"] == [64, 3, 3, 3]
     assert set(layout) == set(ref["state_dict"])
+
+
+# --------------------------------------------------------------------------- the PyTorch modules
+# One module per network, built once: a forward pass on one 3x224x224 sample in eval mode, then
+# a checkpoint with the reference layout (zeros of every shape) loaded with strict=True.
+
+
+@pytest.fixture(scope="module")
+def torch2():
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield torch
+    torch.set_num_threads(threads)
+
+
+def zero_checkpoint(torch, layout: dict) -> dict:
+    """A state_dict of zeros with the reference's keys and shapes (`expand` of one zero has
+    the full shape without allocating it; num_batches_tracked is a 0-dim long tensor)."""
+    out = {}
+    for key, shape in layout.items():
+        if key.endswith("num_batches_tracked"):
+            out[key] = torch.zeros((), dtype=torch.long)
+        else:
+            out[key] = torch.zeros(()).expand(*shape)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(PART_A))
+def test_torch_module_runs_and_loads_torchvision_layout(name, torch2, torchvision_reference):
+    torch = torch2
+    ref = reference_layout(name, torchvision_reference)
+    model = network(name).to_torch(seed=0)
+    assert sum(p.numel() for p in model.parameters()) == (
+        VGG13_BN_PARAMS if name == "vgg13_bn" else torchvision_reference[PART_A[name]]["params"])
+    model.eval()
+    with torch.no_grad():
+        y = model(torch.randn(1, 3, 224, 224))
+    assert tuple(y.shape) == (1, 1000) and bool(torch.isfinite(y).all())
+    result = model.load_state_dict(zero_checkpoint(torch, ref), strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    assert {k: list(v.shape) for k, v in model.state_dict().items()} == ref
+    assert float(model.state_dict()[next(iter(ref))].abs().sum()) == 0.0
+
+
+def test_googlenet_training_mode_returns_aux_outputs(torch2):
+    torch = torch2
+    model = network("googlenet").to_torch(seed=0)
+    model.train()
+    with torch.no_grad():
+        out = model(torch.randn(1, 3, 224, 224))
+    assert isinstance(out, tuple) and [tuple(t.shape) for t in out] == [(1, 1000)] * 3
+    model.eval()
+    with torch.no_grad():
+        assert tuple(model(torch.randn(1, 3, 224, 224)).shape) == (1, 1000)
