@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Parse and elaborate every network of each file (those "
                        "whose parameters all have defaults) and report the first error of each.")
     c.add_argument("files", nargs="+", metavar="FILE")
+    _max_nodes_arg(c)
 
     s = sub.add_parser("summary", help="per-layer shapes, params, memory and FLOPs",
                        description="The cost table of a network: output shape, memory (KB, "
@@ -96,6 +97,23 @@ def _network_args(p):
     p.add_argument("file", metavar="FILE")
     p.add_argument("--network", metavar="N", help="which network of the file")
     p.add_argument("--input", type=_shape, metavar="C,H,W", help="override the input shape")
+    _max_nodes_arg(p)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return n
+
+
+def _max_nodes_arg(p):
+    p.add_argument("--max-nodes", type=_positive_int, default=None, metavar="N",
+                   help="stop elaborating past N ops (default 1,000,000): a guard against "
+                   "runaway loops and recursion")
 
 
 def _command_module(name: str):

@@ -713,9 +713,11 @@ def _checked(v, span):
 
 
 def arith(op: str, a, b, span):
-    if op == "+" and isinstance(a, list) and isinstance(b, list):
-        return a + b
-    if op == "+" and isinstance(a, str) and isinstance(b, str):
+    if op == "+" and (isinstance(a, list) and isinstance(b, list)
+                      or isinstance(a, str) and isinstance(b, str)):
+        if len(a) + len(b) > MAX_LOOP:  # `block r(l) { r(l + l) }` must not eat the memory
+            raise ArchError(f"{'list' if isinstance(a, list) else 'string'} too large: "
+                            f"{len(a) + len(b):,} items (limit {MAX_LOOP:,})", span)
         return a + b
     if op == "*" and isinstance(a, list) and isinstance(b, int) and not isinstance(b, bool):
         if len(a) * max(b, 0) > MAX_LOOP:
@@ -817,6 +819,8 @@ def _sum(span, *args):
 
 def _round(span, *args):
     if len(args) == 2:
+        if not isinstance(args[1], int) or isinstance(args[1], bool):
+            raise ArchError(f"round()'s digits must be an integer, got {ops.show(args[1])}", span)
         return _checked(round(_number(args[0], "round", span), args[1]), span)
     return _one("round", lambda x, sp: int(round(x)))(span, *args)
 

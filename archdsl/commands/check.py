@@ -11,7 +11,7 @@ from ..network import networks_in
 from ..values import DefValue
 
 
-def check_file(path: str) -> int:
+def check_file(path: str, max_nodes=None) -> int:
     """Number of networks elaborated; raises ArchError on the first error."""
     scope = Loader().load_path(resolve_file_argument(path))
     count = 0
@@ -19,7 +19,7 @@ def check_file(path: str) -> int:
         params = getattr(defn, "params", ())
         if any(p.default is None for p in params):
             continue  # a parametric family: checked through the networks that bind it
-        Elaborator().network(DefValue(defn, scope), defn.span)
+        Elaborator(max_nodes).network(DefValue(defn, scope), defn.span)
         count += 1
     return count
 
@@ -28,7 +28,7 @@ def run(args) -> int:
     failed = 0
     for path in args.files:
         try:
-            n = check_file(path)
+            n = check_file(path, getattr(args, "max_nodes", None))
         except ArchError as err:
             sys.stderr.write(err.format() + "\n")
             failed += 1
