@@ -401,3 +401,16 @@ def test_loading_part_b_never_imports_torch():
             "    archdsl.load('zoo:' + n).summary()\n"
             "assert 'torch' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("stmt,message", [
+    ("pad_channels(8)", "pad_channels: out=8 is fewer than the input's 16 channels"),
+    ("join(3)", "join: n=3 must divide the input's 16 channels"),
+    ("join(2, p=1)", "join: p must be in [0, 1)"),
+])
+def test_new_ops_report_located_errors(stmt, message, tmp_path, run_cli):
+    path = tmp_path / "bad.arch"
+    path.write_text(f"network bad {{\n  input [16, 8, 8]\n  {stmt}\n}}\n")
+    code, _, err = run_cli("check", path)
+    assert code == 1
+    assert f"bad.arch:3:3: error: {message}" in err
