@@ -7,6 +7,7 @@ by two different used files is an error naming both places; so is an import cycl
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -72,7 +73,9 @@ class Loader:
         text = self._read(path, span)
         self._loading.append((key, span))
         try:
-            scope = self._build(path, syntax.parse(text, path), base=Path(path).parent)
+            module = (_parse_stdlib(path, text) if self._is_stdlib(path)
+                      else syntax.parse(text, path))
+            scope = self._build(path, module, base=Path(path).parent)
         finally:
             self._loading.pop()
         self.scopes[key] = scope
@@ -151,6 +154,14 @@ class Loader:
                 s.visible = vis
             self._prelude = merged
         return self._prelude
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_stdlib(path: str, text: str) -> syntax.Module:
+    """The standard library parsed once per process (keyed on its text, so an edited file is
+    parsed again): a Loader per check or search trial would otherwise spend most of its time
+    re-parsing the prelude. Parsed modules are frozen, so sharing them is safe."""
+    return syntax.parse(text, path)
 
 
 def resolve_file_argument(arg: str) -> str:
