@@ -185,8 +185,16 @@ class Elaborator:
         out, pos, text = [], 0, label.text
         for m in re.finditer(r"\{([^{}]*)\}", text):
             out.append(text[pos:m.start()])
-            expr = syntax.parse_expr(m.group(1), file=label.span.file + "#template")
-            value = self.eval(expr, env, self._shape(x))
+            where = label.span.file + "#template"
+            try:
+                expr = syntax.parse_expr(m.group(1), file=where)
+                value = self.eval(expr, env, self._shape(x))
+            except ArchError as e:
+                if e.span is None or e.span.file != where:
+                    raise
+                # Locate it at the label: the template's own text is not a file to point into.
+                raise ArchError(f"in the name template {{{m.group(1)}}}: {e.message}",
+                                label.span) from None
             out.append(ops.show(value) if not isinstance(value, str) else value)
             pos = m.end()
         out.append(text[pos:])

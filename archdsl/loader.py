@@ -54,11 +54,18 @@ class Loader:
     # -- internals
     def _read(self, path: str, span: Optional[Span]) -> str:
         try:
-            return Path(path).read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise ArchError(f"{path} is not UTF-8 text", span) from None
+            data = Path(path).read_bytes()
         except OSError as e:
-            raise ArchError(f"cannot read {path}: {e.strerror}", span) from None
+            raise ArchError(f"cannot read {path}: {e.strerror}", span or Span(path, 0, 0)) \
+                from None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            # Point at the first byte that is not UTF-8 (the file cannot be quoted, so no caret).
+            line = data.count(b"\n", 0, e.start) + 1
+            col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+            raise ArchError(f"not UTF-8 text (byte 0x{data[e.start]:02x})",
+                            Span(path, line, col)) from None
 
     def _load(self, path: str, span: Optional[Span]) -> FileScope:
         key = str(Path(path).resolve())
