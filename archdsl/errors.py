@@ -12,6 +12,7 @@ from typing import Optional
 # Source text per file name, so that a message can quote the offending line.
 _SOURCES: dict[str, str] = {}
 MAX_NOTES = 6  # call-site notes shown under an error
+QUOTE_WIDTH = 120  # longer source lines are quoted as a window around the error's column
 
 
 def register_source(file: str, text: str) -> None:
@@ -62,14 +63,23 @@ def _quote(span: Span) -> list[str]:
     text = _SOURCES.get(span.file)
     if text is None:
         return []
-    lines = text.splitlines()
+    lines = text.split("\n")  # as the parser counts lines (splitlines also splits at \f, \x1c...)
     if not 1 <= span.line <= len(lines):
         return []
-    src = lines[span.line - 1].replace("\t", " ")
+    # Control characters would move the caret; show them as spaces.
+    src = "".join(" " if ch < " " or ch == "\x7f" else ch for ch in lines[span.line - 1].rstrip("\r"))
+    col = span.col
     width = 1
     if span.end_line == span.line and span.end_col and span.end_col > span.col:
         width = span.end_col - span.col
-    return [f"  {src}", "  " + " " * (span.col - 1) + "^" + "~" * (width - 1)]
+    if len(src) > QUOTE_WIDTH:  # a very long line: a window around the column
+        start = max(0, min(col - 1 - QUOTE_WIDTH // 3, len(src) - QUOTE_WIDTH))
+        shown = src[start:start + QUOTE_WIDTH]
+        pre, post = ("..." if start else ""), ("..." if start + QUOTE_WIDTH < len(src) else "")
+        src = pre + shown + post
+        col = col - start + len(pre)
+        width = max(1, min(width, len(pre) + len(shown) - col + 1))
+    return [f"  {src}", "  " + " " * (col - 1) + "^" + "~" * (width - 1)]
 
 
 def format_error(message: str, span: Optional[Span], chain: tuple = ()) -> str:
