@@ -64,6 +64,8 @@ def add_parser(sub):
     p.add_argument("--lr", type=float, default=2e-3, help="AdamW learning rate (default 2e-3)")
     p.add_argument("--train-limit", type=int, default=None, metavar="N",
                    help="train on at most N images per epoch")
+    p.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="torch threads per trial (default 1)")
     p.add_argument("--force", action="store_true", help="overwrite another search's results "
                    "in --out; delete a same-named study run with other settings")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -84,10 +86,12 @@ def config_from_args(args):
                             f"got {args.budget!r}") from None
     if args.epochs < 1:
         raise ArchError("--epochs must be 1 or more")
+    if args.threads < 1:
+        raise ArchError("--threads must be 1 or more")
     if args.batch_size < 1:
         raise ArchError("--batch-size must be 1 or more")
     settings = TrainSettings(data=args.data, epochs=args.epochs, batch_size=args.batch_size,
-                             lr=args.lr, train_limit=args.train_limit,
+                             lr=args.lr, train_limit=args.train_limit, threads=args.threads,
                              seed=args.seed if args.seed is not None else 0)
     spaces = [s.strip() for s in args.space.split(",") if s.strip()] if args.space else None
     return SearchConfig(space_file=args.space_file, spaces=spaces, defines=args.defines,

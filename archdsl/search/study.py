@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -404,8 +403,10 @@ def run_search(cfg: SearchConfig) -> SearchResult:
     prepare_out(out, storage_url, names, cfg.force)
     storage = make_storage(storage_url)
     evaluator = Evaluator(objectives, cfg.settings)
-    if cfg.settings.threads is None and evaluator.needs_torch:
-        cfg.settings.threads = max(1, (os.cpu_count() or 1) // cfg.n_jobs)
+    if cfg.settings.threads is None:
+        # One thread per trial: small networks gain little from more, and on a shared
+        # machine extra threads mostly wait for one another.
+        cfg.settings.threads = 1
     studies = [open_study(storage, n, s, objectives, cfg, i)
                for i, (n, s) in enumerate(zip(names, spaces))]
     if cfg.enqueue:

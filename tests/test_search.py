@@ -1,0 +1,309 @@
+"""archdsl search: the design spaces of search/*.arch and the Optuna search over them.
+
+Outside figures asserted here: seed 001's ResNeXt rule (G paths of width c cost what one
+bottleneck of width C costs when 9Gc^2 + 8GCc - 17C^2 = 0; with C=64, G=4 gives c=24 and
+G=32 gives c=4), its block costs (17HWC^2 for the bottleneck, HW(9Gc^2 + 8GCc) for G paths),
+its VGG rule (3x3 convs, pools that halve, widths that double, so every stage costs the same
+flops: 9 H^2 w^2 per width-keeping conv), and torchvision's resnext50_32x4d (params, macs).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from optuna.trial import FixedTrial
+
+import archdsl
+from archdsl.errors import ArchError
+from archdsl.search import load_spaces
+from archdsl.search.study import SearchConfig, run_search
+
+ROOT = Path(__file__).resolve().parent.parent
+RESNEXT = str(ROOT / "search" / "resnext.arch")
+VGG = str(ROOT / "search" / "vgg.arch")
+REFERENCE = ROOT.parent / "shared" / "reference" / "torchvision.json"
+
+
+def _run(tmp_path, space_file, name="out", **kw):
+    kw.setdefault("progress", False)
+    kw.setdefault("seed", 0)
+    return run_search(SearchConfig(space_file, out=str(tmp_path / name), **kw))
+
+
+def _points(result):
+    """(trial, rebuilt point) of every trial whose network was built."""
+    out = []
+    for space, study in result.studies:
+        for t in study.get_trials(deepcopy=False):
+            if t.state.name != "COMPLETE":
+                continue
+            p = space.sample(FixedTrial(t.params))
+            if p.graph is not None:
+                out.append((t, p))
+    return out
+
+
+def _csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+# ---------------------------------------------------------------------------- ResNeXt rule
+
+
+def _c_star(G, C):
+    """The positive root of 9Gc^2 + 8GCc - 17C^2 = 0 (seed 001), by the quadratic formula."""
+    a, b, c = 9 * G, 8 * G * C, -17 * C * C
+    return (-b + math.sqrt(b * b - 4 * a * c)) / (2 * a)
+
+
+@pytest.mark.parametrize("G,want", [(4, 24), (32, 4)])
+def test_resnext_seed_examples(G, want):
+    space = load_spaces(RESNEXT)[0]
+    p = space.sample(FixedTrial(dict(G=G, C=64, d1=1, d2=1, d3=1, d4=0)), build=False)
+    assert p.derived["c"] == want
+    assert p.derived["c_equation"] == pytest.approx(_c_star(G, 64), rel=1e-9)
+    # the same width found through the cost model: flops(G paths) == flops(G=1 template)
+    assert p.derived["c_flops"] == pytest.approx(p.derived["c_equation"], rel=1e-9)
+
+
+def _block_flops(rows, prefix):
+    return sum(r["flops"] for r in rows if r["name"].startswith(prefix + "."))
+
+
+def test_resnext_blocks_cost_the_template_in_every_trial(tmp_path):
+    """Every trial: every bottleneck block of the seed's form (4C channels in and out, stride
+    1: all but a stage's first block, which reads the previous stage's 2C channels and
+    strides) costs HW(9Gc^2 + 8GCc), and the template's 17HWC^2 lies within what rounding c
+    can reach. Stage i has C*2^i and c*2^i, so its rounding slack is 2^i/2."""
+    result = _run(tmp_path, RESNEXT, trials=25, objective="flops")
+    checked = trials = 0
+    for t, p in _points(result):
+        trials += 1
+        G, C, c = t.params["G"], t.params["C"], p.derived["c"]
+        assert c == round(_c_star(G, C))
+        rows = archdsl.Network(p.graph).summary()["layers"]
+        scopes = p.graph.graph["scopes"]
+        for path, sc in scopes.items():
+            if sc["kind"] != "resnext_block" or path.endswith(".0"):
+                continue
+            stage = int(path.split(".")[0][len("layer"):]) - 1
+            Ci, ci, slack = C * 2 ** stage, c * 2 ** stage, 0.5 * 2 ** stage
+            _, h, w = p.graph.nodes[path + ".conv1"]["shape"]
+            got = _block_flops(rows, path)
+            assert got == h * w * (9 * G * ci ** 2 + 8 * G * Ci * ci)
+
+            def cost(x):
+                return h * w * (9 * G * x ** 2 + 8 * G * Ci * x)
+            assert cost(ci - slack) <= 17 * h * w * Ci ** 2 <= cost(ci + slack)
+            checked += 1
+    assert trials >= 10 and checked >= 20
+
+
+def test_resnext_flops_rule_gives_the_same_widths(tmp_path):
+    space = load_spaces(RESNEXT, args={"rule": "flops"})[0]
+    for G in (1, 2, 4, 8, 16, 32, 64):
+        p = space.sample(FixedTrial(dict(G=G, C=32, d1=2, d2=2, d3=2, d4=0)), build=False)
+        assert p.derived["c"] == round(_c_star(G, 32))
+
+
+# ---------------------------------------------------------------------------- VGG rule
+
+
+@pytest.mark.parametrize("cap", [512, 64])
+def test_vgg_rule_every_stage_costs_the_same(tmp_path, cap):
+    """Seed 001's design rule: a 3x3 conv that keeps its stage's width w_i at resolution
+    H/2^i costs 9 (H/2^i)^2 w_i^2 = 9 H^2 w^2 while widths double; once a width is capped it
+    costs 4x less per capped doubling."""
+    result = _run(tmp_path, VGG, trials=20, objective="flops", args={"cap": cap})
+    seen = 0
+    for t, p in _points(result):
+        w, size = t.params["w"], 32
+        g = p.graph
+        for key in g.nodes:
+            d = g.nodes[key]
+            if d["op"] != "conv":
+                continue
+            (src,) = list(g.predecessors(key))
+            c_in = g.nodes[src]["shape"][0]
+            if c_in != d["shape"][0]:
+                continue  # the first conv of a stage changes the width
+            h = d["shape"][1]
+            stage = int(math.log2(size // h))
+            flops = archdsl.analysis.node_cost(g, key)["flops"]
+            lost = max(0, stage - int(math.log2(cap // w))) if w * 2 ** stage > cap else 0
+            assert flops == 9 * size ** 2 * w ** 2 // 4 ** lost
+            seen += 1
+    assert seen > 0
+
+
+# ---------------------------------------------------------------------------- the search
+
+
+def test_flops_search_end_to_end_without_torch(tmp_path):
+    """50 trials of a flops search: no torch imported, every feasible trial within budget,
+    every output written, best.arch a concrete network that builds and compiles."""
+    out = tmp_path / "run"
+    code = ("import sys; from archdsl.cli import main; "
+            f"rc = main(['search', {RESNEXT!r}, '--trials', '50', '--budget', '60M', "
+            f"'--out', {str(out)!r}, '--seed', '1']); "
+            "assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(rc)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "optuna-dashboard sqlite:///" in proc.stdout
+    for name in ("best.arch", "trials.csv", "edf.png", "study.db"):
+        assert (out / name).exists(), name
+    rows = _csv(out / "trials.csv")
+    assert len(rows) == 50
+    for r in rows:
+        if r["feasible"] == "True":
+            assert int(r["flops"]) <= 60_000_000
+        elif r["flops"]:  # built (so c >= 1 held): over budget
+            assert int(r["flops"]) > 60_000_000
+    best = max((r for r in rows if r["feasible"] == "True"), key=lambda r: int(r["flops"]))
+    net = archdsl.load(str(out / "best.arch"))
+    assert net.name == "best"
+    assert net.totals()["flops"] == int(best["flops"])
+    import torch
+    model = net.to_torch(seed=0).eval()
+    with torch.no_grad():
+        y = model(torch.zeros(1, 3, 32, 32))
+    assert tuple(y.shape) == (1, 10)
+
+
+def test_over_budget_trials_are_never_trained(tmp_path, monkeypatch):
+    import archdsl.search.train as train_mod
+    budget = 1_000_000
+    trained = []
+
+    def fake_train(graph, data, settings, trial=None):
+        flops = archdsl.analysis.totals(graph)["flops"]
+        assert flops <= budget
+        trained.append(flops)
+        return 0.5, {}
+
+    monkeypatch.setattr(train_mod, "train", fake_train)
+    from archdsl.search.objectives import Evaluator
+    monkeypatch.setattr(Evaluator, "data", lambda self, shape, classes: None)
+    result = _run(tmp_path, VGG, trials=12, objective="accuracy", args={"budget": budget},
+                  defines=[("size", "16")])
+    trials = [t for _, s in result.studies for t in s.get_trials(deepcopy=False)]
+    infeasible = [t for t in trials if any(v > 0 for v in t.constraints.values())]
+    feasible = [t for t in trials if t.state.name == "COMPLETE" and t not in infeasible]
+    assert infeasible and feasible
+    assert len(trained) == len(feasible)
+    for t in infeasible:
+        assert "train_seconds" not in t.user_attrs
+
+
+TINY = """
+use "{vgg}"
+space tiny(budget=100k) {{
+  param w in [4, 8, 64]
+  require flops <= budget
+  network vgg_net([w, 2 * w], [1, 1], 2, size=8)
+}}
+"""
+
+
+def test_accuracy_and_proxy_searches_run(tmp_path):
+    """Real training (1 epoch on 300 of the digits at 8x8) and real proxies, a few trials of
+    a tiny VGG space (w=64 is over its budget)."""
+    from archdsl.search.objectives import TrainSettings
+    space = tmp_path / "tiny.arch"
+    space.write_text(TINY.format(vgg=VGG))
+    settings = TrainSettings(epochs=1, train_limit=300)
+    r1 = _run(tmp_path, str(space), "acc", trials=4, objective="accuracy", settings=settings)
+    rows = _csv(tmp_path / "acc" / "trials.csv")
+    feasible = [r for r in rows if r["feasible"] == "True"]
+    assert feasible and len(feasible) < len(rows)
+    assert all(0 < float(r["value_accuracy"]) <= 1 and float(r["train_seconds"]) > 0
+               for r in feasible)
+    assert all(r["value_accuracy"] == "" and r["train_seconds"] == ""
+               for r in rows if r["feasible"] == "False")
+    assert r1.evaluator.trained == len(feasible)
+    assert archdsl.load(str(tmp_path / "acc" / "best.arch")).totals()["flops"] <= 100_000
+    _run(tmp_path, str(space), "proxy", trials=4, objective="proxy,flops", settings=settings)
+    rows = _csv(tmp_path / "proxy" / "trials.csv")
+    feasible = [r for r in rows if r["feasible"] == "True"]
+    assert feasible and all(math.isfinite(float(r["naswot"])) and
+                            math.isfinite(float(r["synflow"])) for r in feasible)
+    assert (tmp_path / "proxy" / "pareto.png").exists()
+    assert (tmp_path / "proxy" / "best.arch").exists()
+
+
+def test_resume_after_interrupt(tmp_path, monkeypatch):
+    """Interrupted after k trials, run again with T trials: k + T trials in one storage."""
+    from archdsl.search.space import Space
+    real = Space.sample
+    calls = {"n": 0}
+
+    def interrupting(self, trial, build=True):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt
+        return real(self, trial, build)
+
+    monkeypatch.setattr(Space, "sample", interrupting)
+    first = _run(tmp_path, VGG, trials=100, objective="flops")
+    assert first.interrupted
+    (_, study), = first.studies
+    k = len([t for t in study.get_trials(deepcopy=False) if t.state.is_finished()
+             and t.state.name == "COMPLETE"])
+    assert k == 4
+    assert (tmp_path / "out" / "trials.csv").exists()
+    monkeypatch.setattr(Space, "sample", real)
+    second = _run(tmp_path, VGG, trials=6, objective="flops")
+    (_, study), = second.studies
+    complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+    assert len(complete) == k + 6
+    assert len({t.number for t in complete}) == k + 6
+    params = {tuple(sorted(t.params.items())) for t in complete}
+    assert len(params) > k + 3  # the resumed sampler does not replay the first run
+
+
+def test_out_refuses_another_study(tmp_path):
+    _run(tmp_path, VGG, trials=2)
+    with pytest.raises(ArchError, match="another search"):
+        _run(tmp_path, VGG, trials=2, study="other")
+    _run(tmp_path, VGG, trials=1, study="other", force=True)
+    with pytest.raises(ArchError, match="other settings"):
+        _run(tmp_path, VGG, trials=1, study="other", args={"budget": 10_000_000})
+
+
+def test_enqueue_resnext50_is_a_point_of_the_space(tmp_path):
+    ref = json.loads(REFERENCE.read_text())["resnext50_32x4d"] if REFERENCE.exists() else \
+        {"params": 25028904, "macs": 4230479872}
+    result = _run(tmp_path, RESNEXT, trials=1, objective="flops", enqueue=["zoo:resnext50"],
+                  defines=[("size", "224"), ("stages", "4"), ("classes", "1000")],
+                  args={"budget": 5_000_000_000})
+    (_, study), = result.studies
+    t = study.trials[0]
+    assert t.user_attrs["enqueued"] == "zoo:resnext50"
+    assert t.params == {"G": 32, "C": 64, "d1": 3, "d2": 4, "d3": 6, "d4": 3}
+    assert t.user_attrs["info"]["derived"]["c"] == 4
+    assert t.user_attrs["info"]["params"] == ref["params"]
+    assert t.user_attrs["info"]["macs"] == ref["macs"]
+
+
+def test_space_errors_are_located(tmp_path):
+    bad = tmp_path / "bad.arch"
+    bad.write_text("network n(w) {\n  input [3, 8, 8]\n  conv(w, k=3, p=1)\n}\n"
+                   "space bad() {\n  param w in 3\n  network n(w)\n}\n")
+    with pytest.raises(ArchError) as e:
+        _run(tmp_path, str(bad), trials=1)
+    assert "bad.arch:6" in e.value.format()
+    with pytest.raises(ArchError, match="no parameter 'nope'"):
+        load_spaces(VGG, defines=[("nope", "1")])
+    two = tmp_path / "two.arch"  # its stem names none of its two spaces
+    two.write_text(Path(VGG).read_text())
+    with pytest.raises(ArchError, match="several spaces"):
+        load_spaces(str(two))
+    from archdsl.cli import main
+    assert main(["search", VGG, "--space", "nope", "--out", str(tmp_path / "x")]) == 1
