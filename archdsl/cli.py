@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--fuse", action="store_true", help="fold batch norm into convs (eval)")
     k.add_argument("--seed", type=int, default=0, help="initialisation seed (default 0)")
     k.add_argument("--force", action="store_true", help="overwrite an existing OUT")
+    k.add_argument("--autocast", action="store_true",
+                   help="keep float32 weights and run the forward under torch.autocast "
+                   "with --dtype (float16 or bfloat16)")
+    k.add_argument("--max-params", type=int, default=2 ** 31, metavar="N",
+                   help="refuse networks with more parameters (default 2**31)")
 
     e = sub.add_parser("eval", help="evaluate an expression",
                        description="Evaluate an expression of the language, e.g. "

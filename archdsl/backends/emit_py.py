@@ -98,24 +98,24 @@ def to_source(model: ArchModule, class_name: str | None = None, network: str = "
     if not isinstance(model, ArchModule):
         raise TypeError("to_source() takes a module built by archdsl")
     class_name = class_name or type(model).__name__
-    nodes = list(model.graph.nodes)
-    fused = bool(getattr(model, "_archdsl_fused", False))
+    graphs = model.__dict__.get("_archdsl_graphs")
+    nodes = list((graphs[0] if graphs else model.graph).nodes)  # the training graph, if two
+    fused = bool(model.__dict__.get("_archdsl_fused"))
     has_aux = any(n.meta.get(AUX) for n in nodes) and not fused
 
-    # __init__: every submodule the graph calls, in execution order, containers on the way.
+    # __init__: every module of the tree, in the module's order, containers on the way.
     init, made, used = [], set(), set()
-    for node in nodes:
-        if node.op != "call_module":
+    for path, m in model.named_modules():
+        if not path or m._modules:
             continue
-        parts = node.target.split(".")
+        parts = path.split(".")
         for i in range(1, len(parts)):
             prefix = ".".join(parts[:i])
             if prefix not in made:
                 made.add(prefix)
                 init.append(_assign(prefix, "nn.ModuleDict()"))
-        m = model.get_submodule(node.target)
         used.add(type(m))
-        init.append(_assign(node.target, constructor(m)))
+        init.append(_assign(path, constructor(m)))
 
     body = _forward_body(model, nodes, has_aux)
     doc = (f'"""{class_name}: the network {network!r}'

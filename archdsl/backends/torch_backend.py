@@ -10,6 +10,7 @@ Entry points: `to_torch(graph, ...)` (what `Network.to_torch` calls) and `fuse_b
 from __future__ import annotations
 
 import contextlib
+import copy
 import keyword
 import time
 
@@ -23,7 +24,6 @@ from . import torch_layers
 
 MAX_PARAMS = 2 ** 31
 AUX = "archdsl_aux"  # node.meta flag: the node belongs to an aux head (training only)
-FUSED = "archdsl_fused"  # placeholder meta flag: batch norm folded, the module is eval-only
 
 # Ops after which an in-place op on the output is safe for autograd: their backward does not
 # read their own output (unlike relu, sigmoid, tanh), and their output is a fresh tensor
@@ -44,71 +44,47 @@ class ArchModule(fx.GraphModule):
 
     Networks with aux heads (GoogLeNet) return `(main, *aux)` in training mode and only
     `main` in eval mode, and eval mode must not compute the aux heads (their cost is not part
-    of inference, and FlopCounterMode must agree with the analysis). One fx graph cannot
-    branch on `self.training`, so the graph holds everything (the training forward, which
-    registers every module under its IR key and keeps `state_dict` keys exact) and
-    `recompile` also generates a second straight-line forward from the same graph with the
-    aux nodes left out. `forward` picks one by `self.training`; dynamo and torch.export
-    specialise on that flag, so both still capture one straight-line graph. Wrapping the
-    GraphModule in another nn.Module instead would prefix every state_dict key; keeping the
-    choice inside `recompile` means deepcopy (which re-runs `__init__` and so `recompile`)
-    preserves it. Without aux heads, `forward` is fx's generated code and nothing else.
+    of inference, and FlopCounterMode must agree with the analysis). One straight-line fx
+    graph cannot branch on `self.training`, so such a module keeps two graphs: the training
+    graph (every node; it is the one the module is built from, so every module is registered
+    under its IR key) and the eval graph (the same without the aux nodes). `train()` and
+    `eval()` install the matching one as `self.graph` and regenerate `forward` (a few ms).
+
+    Why not a wrapper module, or a forward that dispatches on `self.training`: a wrapper
+    prefixes every state_dict key; and torch's own tools take a GraphModule's `graph` as its
+    truth (non-strict torch.export interprets `graph` rather than calling `forward`), so the
+    installed graph must always be the one `forward` runs. Without aux heads there is one
+    graph and this class adds nothing to fx's GraphModule.
+
+    Set the mode with `train()`/`eval()`; assigning `model.training` directly does not
+    switch graphs.
     """
 
-    def recompile(self):
-        result = super().recompile()  # forward = the whole graph: (main, *aux) or main
-        cls = type(self)
-        nodes = list(self.graph.nodes)
-        has_aux = any(n.meta.get(AUX) for n in nodes)
-        fused = any(n.op == "placeholder" and n.meta.get(FUSED) for n in nodes)
-        self.__dict__["_eval_code"] = None
-        if has_aux or fused:
-            eval_graph = main_graph(self.graph)
-            python_code = eval_graph.python_code(root_module="self")
-            self.__dict__["_eval_code"] = python_code.src
-            cls._forward_train = cls.forward
-            cls._forward_eval = _compile_forward(python_code)
-            cls.forward = cls._forward_eval if fused else _forward_by_mode
-        cls._archdsl_fused = fused
-        return result
-
-    @property
-    def code(self) -> str:
-        if self.__dict__.get("_eval_code") is None:
-            return self._code
-        if self._archdsl_fused:
-            return self._eval_code
-        return ("# eval mode: the main output\n" + self._eval_code.lstrip("\n")
-                + "\n# training mode: (main, *aux)\n" + self._code.lstrip("\n"))
-
     def train(self, mode: bool = True):
-        if mode and getattr(self, "_archdsl_fused", False):
+        if mode and self.__dict__.get("_archdsl_fused"):
             raise RuntimeError("this module has batch norm folded into its convs (fuse=True): "
                                "it is for inference only; build it without fuse to train")
-        return super().train(mode)
+        super().train(mode)
+        graphs = self.__dict__.get("_archdsl_graphs")
+        if graphs is not None:
+            want = graphs[0] if mode else graphs[1]
+            if self.graph is not want:
+                self.graph = want  # regenerates forward
+        return self
+
+    def __deepcopy__(self, memo):
+        res = super().__deepcopy__(memo)  # copies the installed graph and the modules
+        for attr in ("_archdsl_graphs", "_archdsl_fused"):
+            if attr in self.__dict__:  # the same memo: the installed graph stays shared
+                res.__dict__[attr] = copy.deepcopy(self.__dict__[attr], memo)
+        return res
 
     def __reduce__(self):
-        # fx pickles a GraphModule as its generated code and re-traces it, which would lose the
-        # node flags above; save the state_dict and rebuild from the .arch file instead.
+        # fx pickles a GraphModule as its generated code and re-traces it, which would keep
+        # only the installed mode's graph; save the state_dict instead.
         raise TypeError("an archdsl module is not picklable as a whole: save "
                         "model.state_dict() and rebuild it with archdsl (or use `archdsl "
                         "compile -o model.py` / `.pt2`)")
-
-
-def _forward_by_mode(self, *args):
-    if self.training:
-        return self._forward_train(*args)
-    return self._forward_eval(*args)
-
-
-def _compile_forward(python_code):
-    try:
-        from torch.fx.graph_module import _forward_from_src
-        return _forward_from_src(python_code.src, python_code.globals, {})
-    except ImportError:  # private helper of fx; the plain way works as well
-        scope = dict(python_code.globals)
-        exec(compile(python_code.src, "<archdsl eval forward>", "exec"), scope)
-        return scope["forward"]
 
 
 def main_graph(graph: fx.Graph) -> fx.Graph:
@@ -264,7 +240,11 @@ def build_graph_module(g, materialize: bool = True) -> ArchModule:
     aux = [values[k] for k in g.graph["aux_outputs"]]
     main = outs[0] if len(outs) == 1 else tuple(outs)
     graph.output((main, *aux) if aux else main)
-    return ArchModule(root, graph, class_name=_class_name(g.graph["name"]))
+    model = ArchModule(root, graph, class_name=_class_name(g.graph["name"]))
+    if aux:
+        model.__dict__["_archdsl_graphs"] = (graph, main_graph(graph))
+    model.train()
+    return model
 
 
 def _class_name(name: str) -> str:
@@ -336,15 +316,16 @@ def fuse_bn(model: ArchModule, inplace: bool = False) -> ArchModule:
     The result is eval-only (`train()` raises): its state_dict has no batch-norm entries and
     its convs carry the folded bias. Works on a module whose weights were loaded (e.g. a
     torchvision checkpoint); `to_torch(fuse=True)` calls it on fresh weights."""
-    import copy
     if not isinstance(model, ArchModule):
         raise TypeError("fuse_bn() takes a module built by archdsl")
     if not inplace:
         model = copy.deepcopy(model)
     model.eval()
+    model.__dict__.pop("_archdsl_graphs", None)  # the training graph still has the bns
+    model.__dict__["_archdsl_fused"] = True
     g = model.graph
     for node in list(g.nodes):
-        if node.op != "call_module" or node.meta.get(AUX):
+        if node.op != "call_module":
             continue
         bn = model.get_submodule(node.target)
         if not isinstance(bn, nn.BatchNorm2d) or not bn.track_running_stats:
@@ -359,9 +340,6 @@ def fuse_bn(model: ArchModule, inplace: bool = False) -> ArchModule:
         node.replace_all_uses_with(src)
         g.erase_node(node)
         model.delete_submodule(node.target)
-    for node in g.nodes:
-        if node.op == "placeholder":
-            node.meta[FUSED] = True
     model.recompile()
     return model
 

@@ -1,0 +1,155 @@
+"""`archdsl compile FILE`: build the network as a torch.fx GraphModule on a device, run one
+forward pass on a dummy batch, print one line (network, params, GFLOPs, output shape, build
+and forward time), and with `-o` write it by suffix: `.py` standalone source, `.pt2` a
+torch.export program, `.onnx` ONNX, `.pt` a state_dict (atomically; never over an existing
+file without --force)."""
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+
+from ..errors import ArchError
+from ..files import atomic_write, check_writable
+from .common import load_network
+
+SUFFIXES = (".py", ".pt2", ".onnx", ".pt")
+DTYPES = {"float32": "float32", "float16": "float16", "bfloat16": "bfloat16"}
+
+
+def _device(torch, text: str):
+    try:
+        dev = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise ArchError(f"--device {text}: expected cpu or cuda (or cuda:N)") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise ArchError(f"--device {text}: expected cpu or cuda (or cuda:N)")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ArchError(f"--device {text}: CUDA is not available on this machine "
+                            f"(torch {torch.__version__}); use --device cpu")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ArchError(f"--device {text}: this machine has {torch.cuda.device_count()} "
+                            f"CUDA device(s)")
+    return dev
+
+
+def _check_output(args):
+    if not args.output:
+        return None
+    out = Path(args.output)
+    if out.suffix not in SUFFIXES:
+        raise ArchError(f"-o {out}: the suffix must be one of {', '.join(SUFFIXES)} "
+                        f"(.py source, .pt2 torch.export, .onnx ONNX, .pt state_dict)")
+    check_writable(out, args.force)
+    return out
+
+
+def _sync(torch, device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def run(args) -> int:
+    out = _check_output(args)  # fail before the expensive part
+    if args.batch <= 0:
+        raise ArchError(f"--batch must be positive, got {args.batch}")
+    if args.autocast and args.dtype == "float32":
+        raise ArchError("--autocast needs --dtype float16 or bfloat16")
+    import torch  # before the clock starts: build time is archdsl's, not torch's import
+
+    from ..backends import torch_backend
+
+    t0 = time.perf_counter()
+    net = load_network(args)
+
+    device = _device(torch, args.device)
+    dtype = getattr(torch, DTYPES[args.dtype])
+    memory_format = torch.channels_last if args.channels_last else None
+    model = net.to_torch(device=device, dtype=None if args.autocast else dtype,
+                         memory_format=memory_format, seed=args.seed, fuse=args.fuse,
+                         max_params=args.max_params)
+    model.eval()
+    _sync(torch, device)
+    build = time.perf_counter() - t0
+
+    x = torch_backend.dummy_input(net.graph, args.batch, device,
+                                  torch.float32 if args.autocast else dtype, memory_format)
+    autocast = (torch.autocast(device.type, dtype=dtype) if args.autocast
+                else contextlib.nullcontext())
+    t1 = time.perf_counter()
+    try:
+        with torch.inference_mode(), autocast:
+            y = model(x)
+        _sync(torch, device)
+    except RuntimeError as e:  # e.g. an op without a kernel for this dtype on this device
+        raise ArchError(f"the forward pass failed on {device} with {args.dtype}: "
+                        f"{str(e).splitlines()[0]}") from None
+    forward = time.perf_counter() - t1
+
+    if out is not None:
+        _write(out, args, net, model, x, torch)
+
+    totals = net.totals()
+    ys = y if isinstance(y, (tuple, list)) else [y]
+    shape = ", ".join("x".join(map(str, t.shape)) for t in ys)
+    mode = [device.type if device.index is None else str(device), args.dtype]
+    if args.autocast:
+        mode.append("autocast")
+    if args.channels_last:
+        mode.append("channels_last")
+    if args.fuse:
+        mode.append("fused")
+    line = (f"{net.name}: {totals['params']:,} params, {totals['flops'] / 1e9:.2f} GFLOPs, "
+            f"output {shape}, build {build:.2f} s, forward {forward * 1000:.1f} ms "
+            f"(batch {args.batch}, {', '.join(mode)})")
+    if out is not None:
+        line += f" -> {out}"
+    print(line)
+    return 0
+
+
+def _write(out: Path, args, net, model, x, torch):
+    suffix = out.suffix
+    if suffix == ".py":
+        from ..backends import emit_py
+        src = emit_py.to_source(model, network=net.name, source=str(args.file),
+                                input_shape=net.graph.graph["input_shape"])
+        atomic_write(out, src, force=args.force)
+    elif suffix == ".pt":
+        atomic_write(out, lambda p: torch.save(model.state_dict(), p), force=args.force)
+    elif suffix == ".pt2":
+        import io
+        program = torch.export.export(model, (x,))
+        buffer = io.BytesIO()  # torch.export.save warns about a file name not ending in .pt2
+        torch.export.save(program, buffer)
+        atomic_write(out, buffer.getvalue(), force=args.force)
+    elif suffix == ".onnx":
+        try:
+            import onnx  # noqa: F401
+            import onnxscript  # noqa: F401
+        except ImportError:
+            raise ArchError("writing .onnx needs the onnx and onnxscript packages: "
+                            "pip install onnx onnxscript") from None
+        atomic_write(out, lambda p: export_onnx(torch, model, x, p), force=args.force)
+
+
+def export_onnx(torch, model, x, path):
+    """ONNX through torch.export (the exporter torch recommends), weights inside the file.
+    The exporter's progress messages and warnings are silenced: compile prints one line."""
+    import io
+    import logging
+    import warnings
+    loggers = [logging.getLogger(n) for n in ("torch.onnx", "onnxscript", "torch.export")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(model, (x,), dynamo=True, external_data=False,
+                                        verbose=False)
+            program.save(str(path), external_data=False)
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
