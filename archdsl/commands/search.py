@@ -102,6 +102,12 @@ def config_from_args(args):
                         settings=settings)
 
 
+def _num(v) -> str:
+    if float(v).is_integer() and abs(v) >= 1e4:
+        return f"{int(v):,}"
+    return f"{v:.4g}"
+
+
 def run(args) -> int:
     from ..search.report import best_item
     from ..search.study import run_search
@@ -124,7 +130,7 @@ def run(args) -> int:
         out.write("no feasible trial yet\n")
     else:
         space, study, trial = best
-        vals = ", ".join(f"{o.name} {v:,.6g}" for o, v in zip(result.objectives, trial.values))
+        vals = ", ".join(f"{o.name} {_num(v)}" for o, v in zip(result.objectives, trial.values))
         params = ", ".join(f"{k}={v}" for k, v in trial.params.items())
         out.write(f"best: trial {trial.number} of {study.study_name}: {vals} "
                   f"(flops {info(trial).get('flops', 0):,}, "

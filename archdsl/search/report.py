@@ -20,16 +20,12 @@ TOTALS = ("flops", "params", "macs")
 
 
 def _feasible(t) -> bool:
-    return bool(t.constraints) and all(v <= 0 for v in t.constraints.values()) \
-        and t.constraints.get(VALID, 1) <= 0
+    return all(v <= 0 for v in t.constraints.values())
 
 
 def info(t) -> dict:
     """What the objective recorded: space, derived, params, macs, error, worker; and flops."""
-    d = dict(t.user_attrs.get("info") or {})
-    if "flops" in t.user_attrs:
-        d["flops"] = t.user_attrs["flops"]
-    return d
+    return t.user_attrs.get("info") or {}
 
 
 def _complete(t) -> bool:
@@ -170,7 +166,7 @@ def trials_table(result) -> tuple:
                 if k != VALID and k not in constraints:
                     constraints.append(k)
             for k in t.user_attrs:
-                if k not in ("info", "enqueued") + TOTALS and k not in extras:
+                if k not in ("info", "enqueued") and k not in extras:
                     extras.append(k)
     reserved = set(FIXED) | set(value_cols) | set(TOTALS) | {"error", "enqueued", "duration_s"}
     pcols = [f"param_{k}" if k in reserved else k for k in params]

@@ -26,7 +26,7 @@ from ..loader import FileScope, Loader, resolve_file_argument
 from ..values import CALLABLE, DefValue, OpValue, Partial
 
 TOTALS = ("flops", "params", "macs", "memory")
-VALID = "valid"  # the constraint that says the network could be built at all
+VALID = "valid"  # the constraint set (to 1) when the network could not be built
 
 
 @dataclass
@@ -198,8 +198,8 @@ class Space:
         else:
             for stmt in deferred:  # not evaluated: the trial is infeasible for another reason
                 point.constraints.setdefault(source_text(stmt.cond.span), 0.0)
-        point.constraints[VALID] = 0.0 if point.error is None and (
-            point.graph is not None or not build) else 1.0
+        if point.error is not None or (build and point.graph is None and not infeasible_early):
+            point.constraints[VALID] = 1.0  # recorded only when broken: one write less
         return point
 
     def _draw(self, stmt: syntax.ParamStmt, env: Env, trial, elab: Elaborator):

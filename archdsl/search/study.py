@@ -21,7 +21,7 @@ from typing import Optional
 from ..errors import ArchError
 from ..files import atomic_write
 from .objectives import Evaluator, TrainSettings, parse_objectives
-from .space import VALID, load_spaces
+from .space import load_spaces
 
 MARKER = "search.json"  # in --out: which storage and studies the directory's results are from
 OUTPUTS = ("best.arch", "trials.csv", "edf.png", "pareto.png", "study.db", MARKER)
@@ -63,7 +63,8 @@ class SearchResult:
 
 def _quiet_optuna():
     import optuna
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Errors only: a trial stopped by Ctrl-C would otherwise be logged with its traceback.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     warnings.filterwarnings("ignore", message=".*heartbeat.*")
 
@@ -104,24 +105,32 @@ def prepare_out(out: Path, storage: str, studies: list, force: bool) -> None:
                  force=True)
 
 
-def make_storage(url: str):
-    """An Optuna RDB storage with heartbeats; SQLite waits for locks instead of failing."""
+def make_storage(url: str, attempts: int = 5):
+    """An Optuna RDB storage with heartbeats; SQLite waits for locks instead of failing.
+    Workers that start together on a fresh database race to create Optuna's tables: the
+    loser retries."""
     import optuna
     kwargs = {}
     if url.startswith("sqlite"):
         kwargs = {"connect_args": {"timeout": 60}}
-    try:
-        storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs,
-                                             heartbeat_interval=HEARTBEAT, grace_period=GRACE)
-        if url.startswith("sqlite"):
-            _sqlite_wal(storage.engine)
-        return storage
-    except ModuleNotFoundError as e:
-        raise ArchError(f"--storage {_redact(url)} needs the Python package {e.name!r} "
-                        f"(pip install it)") from None
-    except Exception as e:  # SQLAlchemy: bad URL, server not reachable, ...
-        raise ArchError(f"cannot open --storage {_redact(url)}: "
-                        f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    for attempt in range(attempts):
+        try:
+            storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs,
+                                                 heartbeat_interval=HEARTBEAT,
+                                                 grace_period=GRACE)
+            if url.startswith("sqlite"):
+                _sqlite_wal(storage.engine)
+            return storage
+        except ModuleNotFoundError as e:
+            raise ArchError(f"--storage {_redact(url)} needs the Python package {e.name!r} "
+                            f"(pip install it)") from None
+        except Exception as e:  # SQLAlchemy: bad URL, server not reachable, a race, ...
+            error = e
+            if "duplicate key" not in str(e) and "already exists" not in str(e):
+                break
+            time.sleep(0.5 + attempt)
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    raise ArchError(f"cannot open --storage {_redact(url)}: {text}")
 
 
 def _sqlite_wal(engine) -> None:
@@ -145,8 +154,8 @@ def _redact(url: str) -> str:
     if "://" in url and "@" in url:
         scheme, rest = url.split("://", 1)
         creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
+        if ":" in creds:
+            return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
     return url
 
 
@@ -179,7 +188,8 @@ def open_study(storage, name: str, space, objectives, cfg: SearchConfig, index: 
         existing = None
     if existing is not None:
         have = existing.user_attrs.get("archdsl")
-        same = have == meta and list(existing.directions) == [
+        # None: another worker created it a moment ago and has not labelled it yet
+        same = have in (None, meta) and list(existing.directions) == [
             optuna.study.StudyDirection.MAXIMIZE if d == "maximize" else
             optuna.study.StudyDirection.MINIMIZE for d in directions]
         if not same:
@@ -207,16 +217,16 @@ def _describe(meta) -> str:
 
 
 def make_objective(space, evaluator: Evaluator, worker: str = ""):
-    """The function Optuna calls per trial. What it records: user attrs `flops` and `info`
-    (space, derived values, params, macs, the build error if any, the worker), and one
-    constraint per `require` plus `valid` (few storage writes: each costs a transaction)."""
+    """The function Optuna calls per trial. What it records: the user attr `info` (space,
+    derived values, flops, params, macs, the build error if any, the worker), and one
+    constraint per `require` (plus `valid` = 1 when the network could not be built). Few
+    storage writes: in Optuna's ordinary loop each one is a transaction."""
 
     def objective(trial):
         point = space.sample(trial)
         info = {"space": space.name, "derived": point.derived, "worker": worker}
         if point.totals is not None:
-            info.update(params=point.totals["params"], macs=point.totals["macs"])
-            trial.set_user_attr("flops", point.totals["flops"])
+            info.update({k: point.totals[k] for k in ("flops", "params", "macs")})
         if point.error is not None:
             info["error"] = point.error
         trial.set_user_attr("info", info)
@@ -231,7 +241,7 @@ def make_objective(space, evaluator: Evaluator, worker: str = ""):
 
 
 def feasible(trial) -> bool:
-    return all(v <= 0 for v in trial.constraints.values()) and trial.constraints.get(VALID, 1) <= 0
+    return all(v <= 0 for v in trial.constraints.values())
 
 
 # ---------------------------------------------------------------------- progress
@@ -284,7 +294,7 @@ class _Progress:
             better = self.best is None or (v > self.best[0] if self.objectives[0].direction
                                            == "maximize" else v < self.best[0])
             if better and math.isfinite(v):
-                self.best = (v, t.user_attrs.get("flops"))
+                self.best = (v, (t.user_attrs.get("info") or {}).get("flops"))
 
     def _best_text(self) -> str:
         if len(self.objectives) > 1:
@@ -293,9 +303,10 @@ class _Progress:
             return "best -"
         v, flops = self.best
         name = self.objectives[0].name
-        shown = f"{v:.4f}" if name in ("accuracy",) else (f"{v:,.0f}" if abs(v) >= 1000
-                                                           else f"{v:.4g}")
-        fl = f"  flops {flops / 1e6:,.1f}M" if flops else ""
+        if name in ("flops", "params", "macs"):
+            return f"best {name} {v / 1e6:,.2f}M"
+        shown = f"{v:.4f}" if name == "accuracy" else f"{v:.4g}"
+        fl = f" (flops {flops / 1e6:,.1f}M)" if flops else ""
         return f"best {name} {shown}{fl}"
 
     def callback(self, study, trial):
