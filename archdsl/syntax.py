@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import re
 from decimal import Decimal
 from dataclasses import dataclass
 from pathlib import Path
@@ -434,10 +435,28 @@ def parse_number(raw: str):
     return result
 
 
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|.)", re.S)
+_SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
+
+
 def _unescape(raw: str) -> str:
+    """The text of a STRING token: \\n \\t \\r \\0 \\\\ \\" \\' \\xHH \\uHHHH \\UHHHHHHHH; another
+    escape, or one that names no character, is a ValueError (a located error for the user)."""
     body = raw[1:-1]
-    return body.encode("utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8") \
-        if "\\" in body else body
+    if "\\" not in body:
+        return body
+
+    def one(m):
+        e = m.group(1)
+        if e in _SIMPLE_ESCAPES:
+            return _SIMPLE_ESCAPES[e]
+        if len(e) > 1:
+            code = int(e[1:], 16)
+            if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+                raise ValueError(f"\\{e} is not a character")
+            return chr(code)
+        raise ValueError(f"unknown escape \\{e} in a string (use \\\\ for a backslash)")
+    return _ESCAPE.sub(one, body)
 
 
 @v_args(meta=True)
@@ -458,6 +477,12 @@ class _ToAst(Transformer_NonRecursive):
     def _tspan(self, tok: Token) -> Span:
         return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column)
 
+    def _string(self, tok: Token) -> str:
+        try:
+            return _unescape(str(tok))
+        except ValueError as e:
+            raise ArchError(str(e), self._tspan(tok)) from None
+
     def _name(self, tok: Token) -> str:
         if str(tok) in RESERVED:
             raise ArchError(f"'{tok}' is a reserved word and cannot be used as a name",
@@ -472,7 +497,7 @@ class _ToAst(Transformer_NonRecursive):
         return lark.Tree("expr_only", [c for c in children if c is not None])
 
     def use(self, meta, c):
-        return Use(_unescape(c[0]), self._span(meta))
+        return Use(self._string(c[0]), self._span(meta))
 
     def params(self, meta, c):
         return tuple(p for p in c if p is not None)
@@ -507,7 +532,7 @@ class _ToAst(Transformer_NonRecursive):
     def label(self, meta, c):
         tok = c[0]
         if tok.type == "STRING":
-            return Label(_unescape(tok), True, self._tspan(tok))
+            return Label(self._string(tok), True, self._tspan(tok))
         return Label(self._name(tok), False, self._tspan(tok))
 
     def callee(self, meta, c):
@@ -625,7 +650,7 @@ class _ToAst(Transformer_NonRecursive):
         return Num(value, self._tspan(c[0]))
 
     def string(self, meta, c):
-        return Str(_unescape(c[0]), self._tspan(c[0]))
+        return Str(self._string(c[0]), self._tspan(c[0]))
 
     def name(self, meta, c):
         return Name(self._name(c[0]), self._tspan(c[0]))
