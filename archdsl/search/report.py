@@ -123,9 +123,9 @@ def best_arch_text(space, trial, objectives, name: str = "best") -> str:
     if point.derived:
         out.append("# derived: " + ", ".join(f"{k}={literal(v)}"
                                             for k, v in point.derived.items()))
-    vals = ", ".join(f"{o.name}={_fmt(v)}" for o, v in zip(objectives, trial.values))
-    tot = ", ".join(f"{k}={info(trial)[k]:,}" for k in TOTALS if k in info(trial))
-    out.append(f"# objective: {vals}; {tot}")
+    vals = ", ".join(f"{o.name} {_fmt(v)}" for o, v in zip(objectives, trial.values))
+    tot = ", ".join(f"{k} {info(trial)[k]:,}" for k in TOTALS if k in info(trial))
+    out.append(f"# objective: {vals}; totals: {tot}")
     out.append("")
     last = None
     for path, _, text in defs:
