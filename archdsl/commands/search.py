@@ -110,7 +110,7 @@ def _num(v) -> str:
 
 def run(args) -> int:
     from ..search.report import best_item
-    from ..search.study import run_search
+    from ..search.study import _redact, run_search
     result = run_search(config_from_args(args))
     out = sys.stdout
     from ..search.report import _complete, _feasible, info
@@ -137,7 +137,7 @@ def run(args) -> int:
                   f"params {info(trial).get('params', 0):,}); {params}\n")
     for f in result.files:
         out.write(f"wrote {f}\n")
-    out.write(f"dashboard: optuna-dashboard {result.storage}\n")
+    out.write(f"dashboard: optuna-dashboard {_redact(result.storage)}\n")
     if result.interrupted:
         out.write(f"interrupted: {result.new_trials} new trial(s) kept; run the same command "
                   f"again to resume\n")

@@ -88,8 +88,8 @@ def prepare_out(out: Path, storage: str, studies: list, force: bool) -> None:
                 have = json.loads(marker.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 have = {}
-            if have.get("storage") != storage or sorted(have.get("studies", [])) != sorted(
-                    studies):
+            if have.get("storage_sha256") != _digest(storage) or sorted(
+                    have.get("studies", [])) != sorted(studies):
                 raise ArchError(
                     f"--out {out} holds the results of another search (study "
                     f"{', '.join(have.get('studies', [])) or '?'} in {have.get('storage', '?')}); "
@@ -101,8 +101,15 @@ def prepare_out(out: Path, storage: str, studies: list, force: bool) -> None:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ArchError(f"cannot create --out {out}: {e.strerror}") from None
-    atomic_write(marker, json.dumps({"storage": storage, "studies": studies}, indent=1) + "\n",
+    # The URL may hold a password: the marker keeps it redacted, and a digest to compare.
+    atomic_write(marker, json.dumps({"storage": _redact(storage), "storage_sha256":
+                                     _digest(storage), "studies": studies}, indent=1) + "\n",
                  force=True)
+
+
+def _digest(text: str) -> str:
+    import hashlib
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def make_storage(url: str, attempts: int = 5):
