@@ -23,6 +23,7 @@ MAX_NODES = 1_000_000  # IR nodes one elaboration may create (ARCHDSL_MAX_NODES 
 MAX_CALL_DEPTH = 200  # nested block calls
 MAX_LOOP = 1_000_000  # iterations of one loop, range() length, `x N`
 MAX_INT = 2 ** 63  # larger numbers are an overflow error
+STEPS_PER_NODE = 20  # work budget: statements run and list items built, per allowed IR node
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_]+$")
 
@@ -74,6 +75,10 @@ class Elaborator:
         # Python-to-Python calls live off the C stack, so a higher limit is safe.
         sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
         self.max_nodes = max_nodes or MAX_NODES
+        # Loops that add few ops (`{ {} x 1000000 } x 1000000`) would run for days under the
+        # node limit alone: a budget of work, proportional to it, stops them too.
+        self.max_steps = STEPS_PER_NODE * self.max_nodes
+        self.steps = 0
         self.graph = None
         self.chain: list = []  # (callee name, call span)
         self._cost_cache: dict = {}
@@ -135,7 +140,15 @@ class Elaborator:
 
     # ================================================================== statements
 
+    def _step(self, n: int) -> None:
+        self.steps += n
+        if self.steps > self.max_steps:
+            raise ArchError(f"a loop runs too long: elaboration stopped after {self.max_steps:,} "
+                            f"steps ({STEPS_PER_NODE} per op of --max-nodes {self.max_nodes:,}; "
+                            f"raise it if this is intended)")
+
     def body(self, stmts, env: Env, scope: Scope, x: str) -> str:
+        self._step(1 + len(stmts))
         for stmt in stmts:
             x = self.stmt(stmt, env, scope, x)
         return x
@@ -384,6 +397,7 @@ class Elaborator:
     # -- merges
     def _branches(self, stmts, env, scope, x) -> list:
         """Each statement of a parallel body is one branch fed with x; for/if/let expand."""
+        self._step(1 + len(stmts))
         outs = []
         for s in stmts:
             try:
@@ -593,6 +607,8 @@ class Elaborator:
         value = self.eval(spine[-1].left, env, s)
         for node in reversed(spine):
             value = arith(node.op, value, self.eval(node.right, env, s), node.span)
+            if isinstance(value, list):
+                self._step(len(value))
         return value
 
     def _e_Index(self, e, env, s):
@@ -631,7 +647,10 @@ class Elaborator:
                 args, kwargs = self._eval_args(e.args, env, s)
                 if kwargs:
                     raise ArchError(f"{fname}() takes no keyword arguments", e.span)
-                return BUILTINS[fname](e.span, *args)
+                value = BUILTINS[fname](e.span, *args)
+                if isinstance(value, list):
+                    self._step(len(value))
+                return value
         func = self.eval(e.func, env, s)
         if not isinstance(func, CALLABLE):
             raise ArchError(f"{ops.show(func)} is not callable", e.span)
