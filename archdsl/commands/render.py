@@ -1,0 +1,95 @@
+"""`archdsl render FILE`: draw a network with graphviz (.svg, .png, .pdf), or write its DOT
+source (.dot) or graph data (.graphml, .json), at any depth of its scope tree."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .. import render
+from ..errors import ArchError
+from .common import load_network
+
+DESCRIPTION = (
+    "Draw a network as a graphviz diagram: one cluster per scope (stem, stage, block, "
+    "branch), ops coloured by family (conv blue, norm yellow, activation green, pool orange, "
+    "fc violet, merges as small dark junctions), edges labelled with tensor shapes, aux heads "
+    "dashed. The format comes from OUT's suffix: .svg, .png, .pdf (through graphviz's dot), "
+    ".dot (the source), .graphml or .json (networkx node-link graph data).")
+
+DEPTH_HELP = (
+    "draw scopes down to level D as clusters and collapse each scope of level D+1 into one "
+    "node (kind, output shape, params, flops); 0 collapses every top-level scope, 'full' "
+    "draws every op. Default 'auto': the deepest level with at most "
+    f"{render.AUTO_MAX_NODES} nodes for pictures, 'full' for .graphml/.json")
+
+
+def _depth(text: str):
+    if text in ("auto", "full"):
+        return text
+    try:
+        d = int(text)
+    except ValueError:
+        d = -1
+    if d < 0:
+        import argparse
+        raise argparse.ArgumentTypeError(f"expected a level (0, 1, 2, ...), 'auto' or 'full', "
+                                         f"got {text!r}")
+    return d
+
+
+def _annotate(text: str) -> tuple:
+    if text.strip() in ("", "none"):
+        return ()
+    parts = tuple(p.strip() for p in text.split(",") if p.strip())
+    for p in parts:
+        if p not in render.ANNOTATIONS:
+            import argparse
+            raise argparse.ArgumentTypeError(
+                f"unknown annotation {p!r} (choose from {', '.join(render.ANNOTATIONS)}, "
+                f"comma-separated, or 'none')")
+    return parts
+
+
+def add_parser(sub) -> None:
+    from ..cli import EPILOG, _network_args
+    r = sub.add_parser("render", help="draw the network with graphviz (svg, png, pdf, dot, ...)",
+                       description=DESCRIPTION, epilog=EPILOG)
+    _network_args(r)
+    r.add_argument("-o", "--output", metavar="OUT",
+                   help="where to write: .svg .png .pdf .dot .graphml .json (default "
+                   "NETWORK.svg in the current directory; '-' prints the DOT source)")
+    r.add_argument("--depth", type=_depth, default="auto", metavar="D", help=DEPTH_HELP)
+    r.add_argument("--scope", metavar="PATH",
+                   help="draw only this scope (e.g. layer2), with the nodes that feed it")
+    r.add_argument("--rankdir", default="TB", choices=["TB", "LR"],
+                   help="top to bottom (default) or left to right")
+    r.add_argument("--annotate", type=_annotate, default=("shapes",), metavar="LIST",
+                   help="what to show: shapes (on edges), params, flops (on ops), comma-"
+                   "separated, or 'none' (default: shapes; collapsed scopes always show all)")
+    r.add_argument("--force", action="store_true", help="overwrite an existing OUT")
+
+
+def run(args) -> int:
+    net = load_network(args)
+    g = net.graph
+    out = args.output or f"{net.name}.svg"
+    fmt = "dot" if out == "-" else render.output_format(out)
+    depth = args.depth
+    chosen = ""
+    if depth == "full" or (depth == "auto" and fmt in ("graphml", "json")):
+        depth = None
+    elif depth == "auto":
+        depth = render.auto_depth(g, root=args.scope)
+        chosen = " (auto)"
+    if out == "-":
+        sys.stdout.write(render.to_dot(g, depth, args.scope, args.rankdir, args.annotate))
+        return 0
+    if Path(out).exists() and not args.force:
+        raise ArchError(f"{out} exists; pass --force to overwrite it")
+    info = render.write(g, out, depth=depth, root=args.scope, rankdir=args.rankdir,
+                        annotate=args.annotate, force=args.force)
+    level = ("full depth" if info["depth"] >= info["max_depth"]
+             else f"depth {info['depth']} of {info['max_depth']}")
+    print(f"wrote {info['path']}: {net.name}{' scope ' + args.scope if args.scope else ''}, "
+          f"{info['nodes']} nodes, {info['edges']} edges, {level}{chosen}")
+    return 0

@@ -1,0 +1,226 @@
+"""`archdsl render`: diagrams through graphviz's own tools. The facts checked come from outside
+the renderer: graphviz parses what we write (`gvpr`, `dot`), GoogLeNet's module names are
+Table 1 of the paper (ZOO.md), ResNet-50's blocks and their parameters are torchvision's
+state_dict layout (reference/torchvision.json)."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import struct
+import subprocess
+import xml.etree.ElementTree as ET
+import zlib
+from collections import defaultdict
+
+import networkx as nx
+import pytest
+
+import archdsl
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot not installed")
+needs_gvpr = pytest.mark.skipif(shutil.which("gvpr") is None, reason="graphviz's gvpr missing")
+
+INCEPTION = ["3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b"]  # GoogLeNet Table 1
+BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+
+
+@pytest.fixture(scope="module")
+def resnet50():
+    return archdsl.load("zoo:resnet50").graph
+
+
+def gv_graph(path) -> tuple:
+    """(nodes, edges) of a DOT file as graphviz's own parser reads it (gvpr, no layout)."""
+    prog = 'N{printf("N\\t%s\\n", $.name)} E{printf("E\\t%s\\t%s\\n", $.tail.name, $.head.name)}'
+    out = subprocess.run(["gvpr", prog, str(path)], capture_output=True, text=True,
+                         check=True).stdout
+    nodes, edges = set(), set()
+    for line in out.splitlines():
+        kind, *rest = line.split("\t")
+        (nodes.add(rest[0]) if kind == "N" else edges.add(tuple(rest)))
+    return nodes, edges
+
+
+def torchvision_blocks(ref) -> dict:
+    """'layer2.3' -> trainable parameter count, from torchvision's state_dict layout."""
+    blocks = defaultdict(int)
+    for key, shape in ref["state_dict"].items():
+        parts = key.split(".")
+        if parts[0].startswith("layer") and not key.endswith(BUFFERS):
+            blocks[".".join(parts[:2])] += math.prod(shape)
+    return dict(blocks)
+
+
+@needs_dot
+def test_googlenet_depth1_svg_names_every_module_and_aux_head(run_cli, tmp_path):
+    out = tmp_path / "googlenet.svg"
+    code, stdout, err = run_cli("render", "zoo:googlenet", "--depth", "1", "-o", out)
+    assert code == 0, err
+    root = ET.parse(out).getroot()  # valid XML
+    assert root.tag.endswith("svg")
+    text = {t.text for t in root.iter() if t.text and t.text.strip()}
+    for m in INCEPTION:
+        assert f"inception{m}" in text, m
+    assert {"aux1", "aux2"} <= text
+    # aux heads are drawn dashed: their clusters' outlines carry a dash pattern
+    dashed = [g for g in root.iter("{http://www.w3.org/2000/svg}g")
+              if g.get("class") == "cluster" and any(
+                  (c.text or "").startswith("cluster_aux") for c in g)]
+    assert len(dashed) == 2
+    assert all(any(p.get("stroke-dasharray") for p in g.iter() if p.tag.endswith("path"))
+               for g in dashed)
+
+
+@needs_dot
+def test_googlenet_branches_in_paper_order(tmp_path):
+    """Each inception module's branches (1x1, 3x3, 5x5, pool: Table 1's column order) lie
+    left to right, and the aux heads to the right of the main path."""
+    from archdsl import render
+    src = render.to_dot(archdsl.load("zoo:googlenet").graph, depth=1)
+    plain = subprocess.run(["dot", "-Tplain"], input=src, capture_output=True, text=True,
+                           check=True).stdout
+    x = {}
+    for line in plain.splitlines():
+        if line.startswith("node "):
+            parts = re.findall(r'"[^"]*"|\S+', line)
+            x[parts[1].strip('"')] = float(parts[2])
+    for m in INCEPTION:
+        xs = [x[f"inception{m}.branch{i}"] for i in range(1, 5)]
+        assert xs == sorted(xs), (m, xs)
+    assert x["aux1.conv"] > x["inception4b.branch4"]
+
+
+@needs_dot
+def test_resnet50_png_is_a_valid_png(run_cli, tmp_path):
+    out = tmp_path / "resnet50.png"
+    code, _, err = run_cli("render", "zoo:resnet50", "-o", out)
+    assert code == 0, err
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, []
+    while pos < len(data):  # every chunk's CRC holds, IHDR first, IEND last
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind = data[pos + 4:pos + 8]
+        body = data[pos + 8:pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        assert zlib.crc32(kind + body) == crc, kind
+        chunks.append((kind, body))
+        pos += 12 + length
+    assert chunks[0][0] == b"IHDR" and chunks[-1][0] == b"IEND"
+    width, height = struct.unpack(">II", chunks[0][1][:8])
+    assert width > 100 and height > 1000  # a tall top-to-bottom picture
+    image = zlib.decompress(b"".join(b for k, b in chunks if k == b"IDAT"))
+    assert image
+
+
+@needs_gvpr
+def test_full_depth_dot_has_every_ir_edge_and_a_cluster_per_scope(run_cli, resnet50,
+                                                                    tmp_path):
+    out = tmp_path / "resnet50.dot"
+    code, _, err = run_cli("render", "zoo:resnet50", "--depth", "full", "-o", out)
+    assert code == 0, err
+    nodes, edges = gv_graph(out)
+    assert nodes == set(resnet50.nodes)
+    assert edges == set(resnet50.edges)
+    clusters = set(re.findall(r'subgraph "cluster_([^"]+)"', out.read_text()))
+    assert clusters == set(resnet50.graph["scopes"])
+
+
+@needs_gvpr
+def test_collapsing_counts_follow_torchvision_blocks(run_cli, resnet50, torchvision_reference,
+                                                     tmp_path):
+    ref = torchvision_reference["resnet50"]
+    blocks = torchvision_blocks(ref)
+    assert len(blocks) == 3 + 4 + 6 + 3
+    downsamples = {k.split(".downsample")[0] for k in ref["state_dict"] if ".downsample." in k}
+    counts = {}
+    for depth in ("0", "1", "2", "full"):
+        out = tmp_path / f"d{depth}.dot"
+        assert run_cli("render", "zoo:resnet50", "--depth", depth, "-o", out)[0] == 0
+        counts[depth] = len(gv_graph(out)[0])
+    assert counts["0"] < counts["1"] < counts["2"] < counts["full"] == resnet50.number_of_nodes()
+    # depth 1 opens the 4 stages into their blocks; full depth opens each downsample (conv, bn)
+    assert counts["1"] - counts["0"] == len(blocks) - 4
+    assert counts["full"] - counts["2"] == len(downsamples) * (2 - 1)
+
+
+def test_collapsed_nodes_carry_torchvision_parameter_counts(run_cli, torchvision_reference,
+                                                            tmp_path):
+    blocks = torchvision_blocks(torchvision_reference["resnet50"])
+    out = tmp_path / "resnet50.json"
+    code, _, err = run_cli("render", "zoo:resnet50", "--depth", "1", "-o", out)
+    assert code == 0, err
+    h = nx.node_link_graph(json.loads(out.read_text()), edges="edges")
+    got = {n: d["params"] for n, d in h.nodes(data=True) if d["kind"] == "scope"}
+    assert got == blocks
+    assert h.nodes["layer3.0"]["shape"] == [1024, 14, 14]
+    assert h.nodes["layer3.0"]["op"] == "bottleneck"
+
+
+def test_graph_data_round_trips_through_graphml_and_json(run_cli, tmp_path):
+    g = archdsl.load("zoo:googlenet").graph
+    gml, js = tmp_path / "g.graphml", tmp_path / "g.json"
+    assert run_cli("render", "zoo:googlenet", "-o", gml)[0] == 0
+    assert run_cli("render", "zoo:googlenet", "-o", js)[0] == 0
+    a = nx.read_graphml(gml)
+    b = nx.node_link_graph(json.loads(js.read_text()), edges="edges")
+    for h in (a, b):  # data formats default to every op
+        assert set(h.nodes) == set(g.nodes) and set(h.edges) == set(g.edges)
+    d = a.nodes["inception3a.branch2.1.conv"]
+    assert json.loads(d["args"])["k"] == 3 and d["family"] == "conv"
+    assert b.nodes["aux1.fc2"]["aux"] is True and b.nodes["fc"]["aux"] is False
+    assert re.fullmatch(r".*googlenet\.arch:\d+:\d+", b.nodes["fc"]["span"])
+
+
+def test_missing_dot_writes_the_source_and_says_how_to_install(run_cli, tmp_path,
+                                                               monkeypatch):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    out = tmp_path / "r.svg"
+    code, _, err = run_cli("render", "zoo:resnet18", "-o", out)
+    assert code == 1
+    assert "apt-get install graphviz" in err and "Traceback" not in err
+    assert not out.exists()
+    assert (tmp_path / "r.dot").read_text().startswith('digraph "resnet18"')
+
+
+def test_never_overwrites_without_force(run_cli, tmp_path):
+    out = tmp_path / "r.dot"
+    out.write_text("keep me")
+    code, _, err = run_cli("render", "zoo:resnet18", "-o", out)
+    assert code == 1 and "--force" in err
+    assert out.read_text() == "keep me"
+    assert run_cli("render", "zoo:resnet18", "-o", out, "--force")[0] == 0
+    assert out.read_text().startswith("digraph")
+    assert [p.name for p in tmp_path.iterdir()] == ["r.dot"]  # no temporary file left
+
+
+def test_user_errors_exit_1(run_cli, tmp_path):
+    for args in (("-o", tmp_path / "x.bmp"), ("--scope", "layer9"), ("--depth", "-1"),
+                 ("--annotate", "colours")):
+        code, _, err = run_cli("render", "zoo:resnet18", *args)
+        assert code == 1 and "Traceback" not in err, args
+
+
+def test_scope_view_and_annotations(run_cli):
+    code, out, err = run_cli("render", "zoo:resnet50", "--scope", "layer1", "--depth", "full",
+                             "--annotate", "params,flops", "-o", "-")
+    assert code == 0, err
+    assert '"layer1.0.conv2" [' in out and '"layer2.0.conv1" [' not in out
+    assert '"maxpool (outside)" -> "layer1.0.conv1"' in out
+    # layer1.0.conv2: 64 -> 64 channels, 3x3, on 56x56: 36,864 params, 115.6M multiply-adds
+    assert "36.9K params" in out and "116M flops" in out
+    edges = [line for line in out.splitlines() if "->" in line]
+    assert edges and not any("label=" in e for e in edges)  # no shapes: no edge labels
+
+
+def test_render_does_not_import_torch():
+    code = ("import sys, archdsl, archdsl.render as r; "
+            "r.to_dot(archdsl.load('zoo:googlenet').graph); "
+            "from archdsl.commands import render; "
+            "assert 'torch' not in sys.modules")
+    subprocess.run([os.sys.executable, "-c", code], check=True)
