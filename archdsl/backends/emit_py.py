@@ -127,11 +127,11 @@ def to_source(model: ArchModule, class_name: str | None = None, network: str = "
               if has_aux else "")
            + ("\nBatch norm is folded into the convs: eval only." if fused else "")
            + '\n"""')
-    lines = [doc, "import math", "", "import torch", "import torch.nn as nn",
-             "import torch.nn.functional as F", ""]
+    helpers = _class_source(used)
+    lines = [doc] + (["import math", ""] if "math." in helpers else []) + [
+        "import torch", "import torch.nn as nn", "import torch.nn.functional as F", ""]
     if input_shape is not None:
         lines += [f"INPUT_SHAPE = {tuple(input_shape)!r}  # [C, H, W], without batch", ""]
-    helpers = _class_source(used)
     if helpers:
         lines += ["", helpers]
     lines += ["", f"class {class_name}(nn.Module):", "    def __init__(self):",

@@ -31,9 +31,6 @@ AUX = "archdsl_aux"  # node.meta flag: the node belongs to an aux head (training
 _FRESH_OUTPUT = {"conv", "bn", "fc", "add", "concat", "mean", "mul", "maxpool", "avgpool",
                  "gap", "adaptive_avgpool", "lrn", "zeropad"}
 
-# Module classes whose default initialisation we replace anyway: they are built on the meta
-# device (no init work), then materialised and initialised once, as torchvision does.
-_CHEAP = (nn.Conv2d, nn.Linear, nn.BatchNorm1d, nn.BatchNorm2d)
 
 
 # =========================================================================== the module class
@@ -167,13 +164,16 @@ def _set_path(root: nn.Module, key: str, module: nn.Module):
 
 
 def _build_module(op, args, in_shapes, shape, meta: bool):
+    # On the meta device nothing is allocated or initialised (layouts, FlopCounterMode).
+    # Otherwise modules are built on the CPU and initialised again below: measured, that is
+    # faster than building on meta and materialising (meta construction goes through
+    # Python-level device dispatch, and its first use imports torch's reference kernels).
     if meta:
         with torch.device("meta"):
-            m = op.torch_module(args, in_shapes, shape)
-        if isinstance(m, _CHEAP) or not any(True for _ in m.parameters()) and not any(
-                True for _ in m.buffers()):
-            return m, True
-    return op.torch_module(args, in_shapes, shape), False
+            return op.torch_module(args, in_shapes, shape)
+    m = op.torch_module(args, in_shapes, shape)
+    _init_module(m)
+    return m
 
 
 def _init_module(m: nn.Module):
@@ -194,7 +194,6 @@ def build_graph_module(g, materialize: bool = True) -> ArchModule:
     root = nn.Module()
     graph = fx.Graph()
     values = {}
-    aux_nodes = set()
     order = ir.execution_order(g)
     # Aux heads last: the training forward computes the main path exactly as the eval one
     # does (same order, same random numbers for dropout) and then the heads.
@@ -211,16 +210,9 @@ def build_graph_module(g, materialize: bool = True) -> ArchModule:
         args = tuple(values[p] for p in preds)
         if op.torch_module is not None:
             in_shapes = [g.nodes[p]["shape"] for p in preds]
-            m, on_meta = _build_module(op, d["args"], in_shapes, d["shape"], True)
+            m = _build_module(op, d["args"], in_shapes, d["shape"], meta=not materialize)
             if hasattr(m, "inplace") and m.inplace and not (preds and _may_mutate(g, preds[0])):
                 m.inplace = False
-            if on_meta and materialize:
-                m = m.to_empty(device="cpu")
-                _init_module(m)
-            elif not on_meta:
-                _init_module(m)
-                if not materialize:
-                    m = m.to("meta")
             _set_path(root, key, m)
             node = graph.create_node("call_module", key, args, name=key)
         elif d["op"] == "add" and len(args) == 2 and _may_mutate(g, preds[0]):
@@ -233,7 +225,6 @@ def build_graph_module(g, materialize: bool = True) -> ArchModule:
             raise AssertionError(f"op {d['op']} has no torch builder")
         if d.get("aux"):
             node.meta[AUX] = True
-            aux_nodes.add(key)
         node.meta["archdsl_key"] = key
         values[key] = node
     outs = [values[k] for k in g.graph["outputs"]]

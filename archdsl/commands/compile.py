@@ -100,7 +100,9 @@ def run(args) -> int:
         mode.append("channels_last")
     if args.fuse:
         mode.append("fused")
-    line = (f"{net.name}: {totals['params']:,} params, {totals['flops'] / 1e9:.2f} GFLOPs, "
+    flops = (f"{totals['flops'] / 1e9:.2f} GFLOPs" if totals["flops"] >= 1e7
+             else f"{totals['flops'] / 1e6:.2f} MFLOPs")
+    line = (f"{net.name}: {totals['params']:,} params, {flops}, "
             f"output {shape}, build {build:.2f} s, forward {forward * 1000:.1f} ms "
             f"(batch {args.batch}, {', '.join(mode)})")
     if out is not None:
@@ -120,9 +122,12 @@ def _write(out: Path, args, net, model, x, torch):
         atomic_write(out, lambda p: torch.save(model.state_dict(), p), force=args.force)
     elif suffix == ".pt2":
         import io
+        import warnings
         program = torch.export.export(model, (x,))
         buffer = io.BytesIO()  # torch.export.save warns about a file name not ending in .pt2
-        torch.export.save(program, buffer)
+        with warnings.catch_warnings():  # and about channels_last weights: compile prints one line
+            warnings.simplefilter("ignore")
+            torch.export.save(program, buffer)
         atomic_write(out, buffer.getvalue(), force=args.force)
     elif suffix == ".onnx":
         try:
