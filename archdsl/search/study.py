@@ -369,7 +369,7 @@ def _optimize_in_memory(study, objective, trials, timeout, cfg, progress, object
     def sync():
         fresh = []
         for t in study.get_trials(deepcopy=False):
-            if t.number in seen or not t.state.is_finished():
+            if t.number in seen or t.state not in (TrialState.COMPLETE, TrialState.PRUNED):
                 continue
             seen.add(t.number)
             if (t.user_attrs.get("info") or {}).get("worker") != worker:
