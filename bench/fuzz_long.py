@@ -123,6 +123,10 @@ def worker(index: int, cases: int, seed: int, deadline: float, case_timeout: flo
         chunk_run()
         done += len(ran)
         chunk += 1
+        n_bugs = sum(v for k, v in counts.items() if k.startswith("bug"))
+        print(f"[process {index}] {done:,}/{cases:,} cases, {n_bugs} bugs, "
+              f"{deadline - time.time():,.0f} s left of the time limit", file=sys.stderr,
+              flush=True)
     return {"cases": done, "counts": dict(counts), "kinds": dict(kinds), "bugs": bugs,
             "slowest": slowest}
 
