@@ -74,7 +74,6 @@ def add_parser(sub):
 
 def config_from_args(args):
     from ..syntax import parse_number
-    from .. import syntax  # noqa: F401
     from ..search.objectives import TrainSettings
     from ..search.study import SearchConfig
     extra = {}
