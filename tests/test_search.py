@@ -376,3 +376,45 @@ def test_two_workers_share_one_postgres_study(tmp_path, postgres):
     assert len({t.number for t in trials}) == 24
     workers = {t.user_attrs["info"]["worker"] for t in trials}
     assert len(workers) == 2
+
+
+# ---------------------------------------------------------------------------- data
+
+
+def test_data_loaders(tmp_path):
+    """Digits (bundled), an image folder and CIFAR-10's python batches, each resized to the
+    network's input with a fixed stratified split."""
+    import pickle
+
+    import numpy as np
+    from PIL import Image
+
+    from archdsl.search.data import load_data
+    from archdsl.search.objectives import TrainSettings
+    s = TrainSettings()
+    d = load_data(None, [3, 16, 16], 10, s)
+    assert d.name == "digits" and d.classes == 10
+    assert len(d.y_train) + len(d.y_val) == 1797  # scikit-learn's digits
+    assert tuple(d.x_train.shape[1:]) == (3, 16, 16)
+    with pytest.raises(ArchError, match="10 classes"):
+        load_data(None, [1, 8, 8], 5, s)
+
+    folder = tmp_path / "images"
+    rng = np.random.RandomState(0)
+    for label in ("cat", "dog"):
+        (folder / label).mkdir(parents=True)
+        for i in range(5):
+            Image.fromarray(rng.randint(0, 255, (12, 10, 3), dtype=np.uint8)).save(
+                folder / label / f"{i}.png")
+    d = load_data(str(folder), [1, 8, 8], 2, s)
+    assert d.classes == 2 and len(d.y_train) + len(d.y_val) == 10
+    assert tuple(d.x_val.shape[1:]) == (1, 8, 8)
+
+    cifar = tmp_path / "cifar-10-batches-py"
+    cifar.mkdir()
+    for name in ("data_batch_1", "test_batch"):
+        with open(cifar / name, "wb") as f:
+            pickle.dump({b"data": rng.randint(0, 255, (20, 3072), dtype=np.uint8),
+                         b"labels": [i % 10 for i in range(20)]}, f)
+    d = load_data(str(cifar), [3, 32, 32], 10, s)
+    assert d.name == "cifar10" and len(d.y_train) == 20 and len(d.y_val) == 20
