@@ -11,12 +11,14 @@ that a machine busy with something else slows all of them alike; medians are rep
   forward fused generated with fuse_bn / hand     (target <= 0.90)
   construction  to_torch() / hand-written __init__ (target <= 1.3); also with parsing
 
-Run: python bench/bench_resnet50.py [--threads N] [--rounds R] [--batch B]
+Run: python bench/bench_resnet50.py [--threads N] [--rounds R] [--batch B] [--channels-last]
 (prints a table; nothing is asserted)
 """
 from __future__ import annotations
 
 import argparse
+import copy
+import gc
 import statistics
 import time
 
@@ -115,17 +117,36 @@ def randomise_bn(model, seed=0):
 
 
 def timed(fn):
-    t = time.perf_counter()
+    """(wall seconds, CPU seconds of this process) of one call."""
+    w, c = time.perf_counter(), time.process_time()
     fn()
-    return time.perf_counter() - t
+    return time.perf_counter() - w, time.process_time() - c
 
 
-def alternate(fns: dict, rounds: int) -> dict:
-    times = {k: [] for k in fns}
-    for _ in range(rounds):
-        for k, fn in fns.items():
-            times[k].append(timed(fn))
-    return {k: statistics.median(v) for k, v in times.items()}
+def alternate(fns: dict, rounds: int, base: str) -> dict:
+    """Run every function once per round, in forward then reverse order (ABC CBA ...), and
+    return per key: median wall time, median CPU time, and the median over rounds of the
+    ratio to `base` measured in the same round (paired, so that a load that comes and goes
+    on a shared machine hits both sides of a ratio alike)."""
+    keys = list(fns)
+    wall = {k: [] for k in keys}
+    cpu = {k: [] for k in keys}
+    for r in range(rounds):
+        for k in (keys if r % 2 == 0 else keys[::-1]):
+            # An fx GraphModule holds reference cycles (graph <-> nodes <-> module), so a
+            # discarded one is freed by the cycle collector, at a moment that would land in
+            # someone else's timing: collect before every measurement, outside it.
+            gc.collect()
+            w, c = timed(fns[k])
+            wall[k].append(w)
+            cpu[k].append(c)
+    out = {}
+    for k in keys:
+        ratios = [a / b for a, b in zip(wall[k], wall[base])]
+        cpu_ratios = [a / b for a, b in zip(cpu[k], cpu[base])]
+        out[k] = (statistics.median(wall[k]), statistics.median(ratios),
+                  statistics.median(cpu_ratios))
+    return out
 
 
 def main():
@@ -133,15 +154,18 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--channels-last", action="store_true",
+                    help="also time both models in channels_last (for information)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
     net = archdsl.load("zoo:resnet50")
+    net.to_torch(), ResNet50()  # warm up
     build = alternate({
         "hand": lambda: ResNet50(),
         "generated": lambda: net.to_torch(),
         "generated+parse": lambda: archdsl.load("zoo:resnet50").to_torch(),
-    }, rounds=5)
+    }, rounds=max(args.rounds, 5), base="hand")
 
     hand = ResNet50()
     randomise_bn(hand)
@@ -150,31 +174,42 @@ def main():
     hand.eval(), gen.eval()
     fused = fuse_bn(gen)
     x = torch.randn(args.batch, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    models = {"hand": (hand, x), "generated": (gen, x), "fused": (fused, x)}
+    if args.channels_last:
+        cl = torch.channels_last
+        xc = x.contiguous(memory_format=cl)
+        models["hand_cl"] = (copy.deepcopy(hand).to(memory_format=cl), xc)
+        models["fused_cl"] = (fuse_bn(gen).to(memory_format=cl), xc)
     with torch.inference_mode():
         ref = hand(x)
         diff = (gen(x) - ref).abs().max().item()
         fused_rel = ((fused(x) - ref).abs().max() / ref.abs().max()).item()
-        fwd = alternate({"hand": lambda: hand(x), "generated": lambda: gen(x),
-                         "fused": lambda: fused(x)}, rounds=args.rounds)
+        for m, inp in models.values():  # warm up
+            m(inp)
+        fwd = alternate({k: (lambda m=m, inp=inp: m(inp)) for k, (m, inp) in models.items()},
+                        rounds=args.rounds, base="hand")
 
     print(f"ResNet-50, eval, batch {args.batch}, 3x224x224, {args.threads} thread(s), "
-          f"torch {torch.__version__}, medians of {args.rounds} alternating rounds")
+          f"torch {torch.__version__}; {args.rounds} rounds, medians; ratios are medians of "
+          f"per-round ratios to the hand-written model")
     print(f"outputs: generated vs hand max |diff| {diff:.2e}; fused vs hand relative "
           f"{fused_rel:.2e}")
     rows = [
-        ("forward, hand-written", fwd["hand"], 1.0, ""),
-        ("forward, generated", fwd["generated"], fwd["generated"] / fwd["hand"], "<= 1.03"),
-        ("forward, generated fuse=True", fwd["fused"], fwd["fused"] / fwd["hand"], "<= 0.90"),
-        ("construction, hand-written", build["hand"], 1.0, ""),
-        ("construction, to_torch()", build["generated"], build["generated"] / build["hand"],
-         "<= 1.3"),
-        ("construction, load + to_torch()", build["generated+parse"],
-         build["generated+parse"] / build["hand"], ""),
+        ("forward, hand-written", fwd["hand"], ""),
+        ("forward, generated", fwd["generated"], "<= 1.03"),
+        ("forward, generated fuse=True", fwd["fused"], "<= 0.90"),
     ]
-    print(f"{'':34} {'seconds':>9} {'ratio':>7}  target")
-    for name, t, r, target in rows:
-        print(f"{name:34} {t:9.3f} {r:7.3f}  {target}")
-
+    if args.channels_last:
+        rows += [("forward, hand-written channels_last", fwd["hand_cl"], ""),
+                 ("forward, fuse=True channels_last", fwd["fused_cl"], "")]
+    rows += [
+        ("construction, hand-written", build["hand"], ""),
+        ("construction, to_torch()", build["generated"], "<= 1.3"),
+        ("construction, load + to_torch()", build["generated+parse"], ""),
+    ]
+    print(f"{'':38} {'seconds':>8} {'ratio':>6} {'CPU ratio':>9}  target")
+    for name, (t, r, c), target in rows:
+        print(f"{name:38} {t:8.3f} {r:6.3f} {c:9.3f}  {target}")
 
 if __name__ == "__main__":
     main()
