@@ -206,8 +206,8 @@ class Elaborator:
                 if e.span is None or e.span.file != where:
                     raise
                 # Locate it at the label: the template's own text is not a file to point into.
-                raise ArchError(f"in the name template {{{m.group(1)}}}: {e.message}",
-                                label.span) from None
+                raise ArchError(f"in the name template {{{ops.show(m.group(1))[1:-1]}}}: "
+                                f"{e.message}", label.span) from None
             out.append(ops.show(value) if not isinstance(value, str) else value)
             pos = m.end()
         out.append(text[pos:])

@@ -66,8 +66,9 @@ def _quote(span: Span) -> list[str]:
     lines = text.split("\n")  # as the parser counts lines (splitlines also splits at \f, \x1c...)
     if not 1 <= span.line <= len(lines):
         return []
-    # Control characters would move the caret; show them as spaces.
-    src = "".join(" " if ch < " " or ch == "\x7f" else ch for ch in lines[span.line - 1].rstrip("\r"))
+    # Control characters and line separators would move the caret or break the message into
+    # more lines; show them as spaces.
+    src = "".join(ch if ch.isprintable() else " " for ch in lines[span.line - 1].rstrip("\r"))
     col = span.col
     width = 1
     if span.end_line == span.line and span.end_col and span.end_col > span.col:

@@ -124,13 +124,26 @@ _KIND_TEXT = {
 }
 
 
+_STRING_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _escape(ch: str) -> str:
+    if ch in _STRING_ESCAPES:
+        return _STRING_ESCAPES[ch]
+    if ch.isprintable():
+        return ch
+    n = ord(ch)
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
+
+
 def show(v) -> str:
+    """A value as the language writes it (strings escaped, so a message stays one line)."""
     if isinstance(v, bool):
         return "true" if v else "false"
     if v is None:
         return "none"
     if isinstance(v, str):
-        return f'"{v}"'
+        return '"' + "".join(map(_escape, v)) + '"'
     if isinstance(v, list):
         return "[" + ", ".join(show(x) for x in v) + "]"
     if isinstance(v, float):

@@ -173,8 +173,11 @@ def assert_clean(code, out: str, err: str, texts: dict | None = None) -> None:
         assert err == "", err
         assert out and all(OK_LINE.match(l) for l in out.splitlines()), out
         return
-    lines = err.splitlines()
-    assert lines, "exit 1 without a message"
+    # One message line per "\n": no other line separator (U+2028, \x85, \x0c, ...) may come
+    # from the user's text into a message.
+    assert not set(err) & set("\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), repr(err)
+    lines = err.rstrip("\n").split("\n")
+    assert lines != [""], "exit 1 without a message"
     for line in lines:
         if line.startswith("  ") or ": note: " in line or line.startswith("... "):
             continue  # a quoted source line, a caret, a call-site note
