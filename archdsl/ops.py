@@ -40,7 +40,8 @@ class Op:
     cost: Callable = field(default=lambda a, ins, out: Cost())
     # (args, in_shapes, out_shape) -> torch.nn.Module; None for ops that are plain functions
     torch_module: Optional[Callable] = None
-    # merges and reshapes: (args) -> callable on the input tensors, used as an fx call_function
+    # merges and reshapes: (args) -> callable on the list of input tensors, used as an fx
+    # call_function (`merge_add([a, b])`)
     torch_function: Optional[Callable] = None
     merge: bool = False  # takes several inputs (`from a, b, ...`)
     family: str = "other"  # conv | norm | activation | pool | merge | fc | other (render colours)

@@ -554,6 +554,22 @@ network tiny { input [3, 16, 16]
     torch._dynamo.reset()
 
 
+def test_torchscript():
+    net = archdsl.load(text=MIXED)  # custom layers, merges, aux head
+    model = net.to_torch(seed=0)
+    x = torch.randn(2, 3, 20, 20)
+    with torch.no_grad():
+        scripted = torch.jit.script(model.eval())
+        assert torch.allclose(scripted(x), model(x), atol=1e-6)
+        for m in model.modules():  # scripted code draws its random numbers differently
+            if isinstance(m, (nn.Dropout, torch_layers.DropPath)):
+                m.p = 0.0
+        scripted = torch.jit.script(model.train())  # the training graph: (main, *aux)
+        expect, got = model(x), scripted(x)
+    assert len(got) == len(expect) == 2
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(got, expect))
+
+
 def test_onnx_matches_onnxruntime(tmp_path):
     pytest.importorskip("onnx")
     pytest.importorskip("onnxscript")

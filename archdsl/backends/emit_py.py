@@ -128,7 +128,9 @@ def to_source(model: ArchModule, class_name: str | None = None, network: str = "
            + ("\nBatch norm is folded into the convs: eval only." if fused else "")
            + '\n"""')
     helpers = _class_source(used)
-    lines = [doc] + (["import math", ""] if "math." in helpers else []) + [
+    lines = [doc] + (["import math"] if "math." in helpers else []) + (
+        ["from typing import List, Tuple"] if helpers else []) + (
+        [""] if helpers else []) + [
         "import torch", "import torch.nn as nn", "import torch.nn.functional as F", ""]
     if input_shape is not None:
         lines += [f"INPUT_SHAPE = {tuple(input_shape)!r}  # [C, H, W], without batch", ""]
@@ -234,6 +236,8 @@ def _tuple(nodes, names) -> str:
 
 def _expression(model, n: fx.Node, names) -> str:
     def arg(a):
+        if isinstance(a, (list, tuple)):
+            return "[" + ", ".join(arg(b) for b in a) + "]"
         return names[a] if isinstance(a, fx.Node) else repr(a)
     args = [arg(a) for a in n.args]
     if n.kwargs:
@@ -244,7 +248,7 @@ def _expression(model, n: fx.Node, names) -> str:
         return f"{args[0]}.{n.target}({', '.join(args[1:])})"
     if n.op == "call_function":
         if n.target in _MERGE_SOURCE and not n.kwargs:
-            return _MERGE_SOURCE[n.target](args)
+            return _MERGE_SOURCE[n.target]([names[a] for a in n.args[0]])
         module = getattr(n.target, "__module__", "") or ""
         name = getattr(n.target, "__name__", "")
         if module.startswith("torch") and getattr(torch, name, None) is n.target:

@@ -219,8 +219,8 @@ def build_graph_module(g, materialize: bool = True) -> ArchModule:
             # `out += identity`, as torchvision's blocks do: saves one allocation
             node = graph.create_node("call_method", "add_", args, name=key)
         elif op.torch_function is not None:
-            node = graph.create_node("call_function", op.torch_function(d["args"]), args,
-                                     name=key)
+            node = graph.create_node("call_function", op.torch_function(d["args"]),
+                                     (list(args),), name=key)
         else:
             raise AssertionError(f"op {d['op']} has no torch builder")
         if d.get("aux"):

@@ -3,18 +3,20 @@ merge functions the fx graph calls.
 
 Every class here depends on torch and math only, so `emit_py` can copy its source into a
 standalone file; each one's `extra_repr` is exactly its constructor arguments, so `emit_py`
-can write `ClassName(<extra_repr>)` to rebuild it.
+can write `ClassName(<extra_repr>)` to rebuild it. Forwards are written in the subset of
+Python TorchScript accepts (typed lists, no star-unpacking, no dynamic getattr), so that
+`torch.jit.script` works on the modules too. No `from __future__ import annotations` here:
+TorchScript reads the annotations.
 """
-from __future__ import annotations
-
 import math
+from typing import List, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 
-def same_padding(size: int, k: int, s: int, d: int = 1) -> tuple:
+def same_padding(size: int, k: int, s: int, d: int = 1) -> Tuple[int, int]:
     """Keras/TensorFlow 'same': output ceil(size / s); the total padding is split with the
     extra pixel at the end (bottom, right). Returns (before, after)."""
     out = -(-size // s)
@@ -30,14 +32,14 @@ class SameConv2d(nn.Conv2d):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, pad=(0, 0, 0, 0),
                  dilation=1, groups=1, bias=True):
         super().__init__(in_channels, out_channels, kernel_size, stride, 0, dilation, groups, bias)
-        self.pad = tuple(pad)
+        self.pad: List[int] = list(pad)
 
     def forward(self, x):
-        return super().forward(F.pad(x, self.pad))
+        return self._conv_forward(F.pad(x, self.pad), self.weight, self.bias)
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, pad={self.pad}, dilation={self.dilation}, "
+                f"stride={self.stride}, pad={tuple(self.pad)}, dilation={self.dilation}, "
                 f"groups={self.groups}, bias={self.bias is not None}")
 
 
@@ -63,6 +65,10 @@ class TableConv2d(nn.Module):
     It runs as one grouped convolution per distinct row length over the gathered input
     channels, so it costs (and FlopCounterMode counts) exactly the table's connections."""
 
+    lengths: List[int]  # class-level annotations: TorchScript's types for these lists
+    counts: List[int]
+    pad_hw: List[int]
+
     def __init__(self, in_channels, out_channels, table, kernel_size, stride=1, padding=0,
                  dilation=1, bias=True):
         super().__init__()
@@ -80,21 +86,26 @@ class TableConv2d(nn.Module):
             n += len(row)
         self.weight = nn.Parameter(torch.empty(n, *self.kernel_size))
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
-        # One grouped conv per row length: which outputs, which inputs, which weights.
+        # One grouped conv per row length L: its outputs, gathered inputs and weights are one
+        # contiguous slice of `inputs` / `weight[weight_order]` (count * L entries).
         self.lengths = sorted({len(r) for r in reads})
-        order = []
-        for i, length in enumerate(self.lengths):
+        self.counts = []
+        order, gather, worder = [], [], []
+        for length in self.lengths:
             outs = [o for o in range(out_channels) if len(reads[o]) == length]
+            self.counts.append(len(outs))
             order += outs
-            self.register_buffer(f"inputs{i}", torch.tensor(
-                [c for o in outs for c in reads[o]], dtype=torch.long), persistent=False)
-            self.register_buffer(f"weights{i}", torch.tensor(
-                [starts[o] + j for o in outs for j in range(length)], dtype=torch.long),
-                persistent=False)
+            gather += [c for o in outs for c in reads[o]]
+            worder += [starts[o] + j for o in outs for j in range(length)]
         inverse = [0] * out_channels
         for pos, o in enumerate(order):
             inverse[o] = pos
+        self.register_buffer("inputs", torch.tensor(gather, dtype=torch.long), persistent=False)
+        self.register_buffer("weight_order", torch.tensor(worder, dtype=torch.long),
+                             persistent=False)
         self.register_buffer("order", torch.tensor(inverse, dtype=torch.long), persistent=False)
+        self.same = padding == "same"
+        self.pad_hw = [0, 0] if self.same else list(self.padding)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -107,22 +118,22 @@ class TableConv2d(nn.Module):
                 self.bias.zero_()
 
     def forward(self, x):
-        if self.padding == "same":
+        if self.same:
             top, bottom = same_padding(x.shape[2], self.kernel_size[0], self.stride[0],
                                        self.dilation[0])
             left, right = same_padding(x.shape[3], self.kernel_size[1], self.stride[1],
                                        self.dilation[1])
-            x = F.pad(x, (left, right, top, bottom))
-            padding = (0, 0)
-        else:
-            padding = self.padding
-        outs = []
-        for i, length in enumerate(self.lengths):
-            idx_in = getattr(self, f"inputs{i}")
-            w = self.weight.index_select(0, getattr(self, f"weights{i}"))
-            w = w.view(-1, length, *self.kernel_size)
-            outs.append(F.conv2d(x.index_select(1, idx_in), w, None, self.stride, padding,
-                                 self.dilation, w.shape[0]))
+            x = F.pad(x, [left, right, top, bottom])
+        x = x.index_select(1, self.inputs)
+        w = self.weight.index_select(0, self.weight_order)
+        outs: List[torch.Tensor] = []
+        at = 0
+        for length, count in zip(self.lengths, self.counts):
+            size = length * count
+            wb = w[at:at + size].reshape(count, length, self.kernel_size[0], self.kernel_size[1])
+            outs.append(F.conv2d(x[:, at:at + size], wb, None, self.stride, self.pad_hw,
+                                 self.dilation, count))
+            at += size
         y = torch.cat(outs, 1).index_select(1, self.order) if len(outs) > 1 else outs[0]
         if self.bias is not None:
             y = y + self.bias.view(1, -1, 1, 1)
@@ -210,7 +221,8 @@ class DropPath(nn.Module):
         if not self.training or self.p == 0.0:
             return x
         keep = 1.0 - self.p
-        mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
+        shape = [x.shape[0]] + [1] * (x.dim() - 1)
+        mask = x.new_empty(shape).bernoulli_(keep)
         return x * mask.div_(keep)
 
     def extra_repr(self):
@@ -222,14 +234,17 @@ class Resize(nn.Module):
 
     def __init__(self, size, mode="bilinear"):
         super().__init__()
-        self.size, self.mode = tuple(size), mode
+        self.size: List[int] = list(size)
+        self.mode = mode
+        self.align: bool = mode in ("bilinear", "bicubic")
 
     def forward(self, x):
-        align = False if self.mode in ("bilinear", "bicubic") else None
-        return F.interpolate(x, size=self.size, mode=self.mode, align_corners=align)
+        if self.align:  # align_corners=False, torch's default for these modes
+            return F.interpolate(x, size=self.size, mode=self.mode, align_corners=False)
+        return F.interpolate(x, size=self.size, mode=self.mode)
 
     def extra_repr(self):
-        return f"{self.size}, mode={self.mode!r}"
+        return f"{tuple(self.size)}, mode={self.mode!r}"
 
 
 class PadChannels(nn.Module):
@@ -243,7 +258,7 @@ class PadChannels(nn.Module):
         self.before, self.after = extra // 2, extra - extra // 2
 
     def forward(self, x):
-        return F.pad(x, (0, 0, 0, 0, self.before, self.after))
+        return F.pad(x, [0, 0, 0, 0, self.before, self.after])
 
     def extra_repr(self):
         return f"{self.in_channels}, {self.out_channels}"
@@ -260,43 +275,45 @@ class Join(nn.Module):
         self.n, self.p = n, p
 
     def forward(self, x):
-        xs = x.reshape(x.shape[0], self.n, x.shape[1] // self.n, *x.shape[2:])
+        shape = [x.shape[0], self.n, x.shape[1] // self.n] + list(x.shape[2:])
+        xs = x.reshape(shape)
         if not self.training or self.p == 0.0 or self.n == 1:
             return xs.mean(1)
-        keep = (torch.rand(x.shape[0], self.n, device=x.device) >= self.p).to(x.dtype)
-        pick = torch.randint(0, self.n, (x.shape[0],), device=x.device)
+        keep = (torch.rand([x.shape[0], self.n], device=x.device) >= self.p).to(x.dtype)
+        pick = torch.randint(0, self.n, [x.shape[0]], device=x.device)
         forced = F.one_hot(pick, self.n).to(x.dtype)
         keep = torch.where(keep.sum(1, keepdim=True) > 0, keep, forced)
         weights = keep / keep.sum(1, keepdim=True)
-        return (xs * weights.view(*weights.shape, *([1] * (xs.dim() - 2)))).sum(1)
+        return (xs * weights.view([x.shape[0], self.n] + [1] * (xs.dim() - 2))).sum(1)
 
     def extra_repr(self):
         return f"{self.n}, p={self.p!r}"
 
 
 # --------------------------------------------------------------------------- merges
-# Called as fx call_function nodes; `emit_py` writes the same operations inline.
+# Called as fx call_function nodes on the list of inputs (`merge_add([a, b])`: a typed list,
+# which TorchScript accepts and varargs it does not); `emit_py` writes them inline.
 
 
-def merge_concat(*xs):
+def merge_concat(xs: List[torch.Tensor]) -> torch.Tensor:
     return torch.cat(xs, 1)
 
 
-def merge_add(*xs):
+def merge_add(xs: List[torch.Tensor]) -> torch.Tensor:
     out = xs[0]
     for x in xs[1:]:
         out = out + x
     return out
 
 
-def merge_mul(*xs):
+def merge_mul(xs: List[torch.Tensor]) -> torch.Tensor:
     out = xs[0]
     for x in xs[1:]:
         out = out * x
     return out
 
 
-def merge_mean(*xs):
+def merge_mean(xs: List[torch.Tensor]) -> torch.Tensor:
     out = xs[0]
     for x in xs[1:]:
         out = out + x
