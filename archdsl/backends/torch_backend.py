@@ -260,7 +260,11 @@ def to_torch(graph, device=None, dtype=None, memory_format=None, seed=None, fuse
         raise TypeError(f"to_torch() got unexpected arguments: {', '.join(unknown)}")
     _check_limits(graph, max_params)
     _check_names(graph)
-    meta = device is not None and torch.device(device).type == "meta"
+    dev = torch.device(device) if device is not None else None
+    if dev is not None and dev.type == "cuda" and not torch.cuda.is_available():
+        raise ArchError(f"device {device}: CUDA is not available on this machine "
+                        f"(torch {torch.__version__})")
+    meta = dev is not None and dev.type == "meta"
     if seed is None:
         ctx = contextlib.nullcontext()
     else:
