@@ -223,11 +223,16 @@ def _describe(meta) -> str:
     return f"space {meta.get('space')}({args}), objective {','.join(meta.get('objectives', []))}"
 
 
+class TrialFailed(Exception):
+    """A trial raised: Optuna records it as failed (with the message) and the study goes on."""
+
+
 def make_objective(space, evaluator: Evaluator, worker: str = ""):
     """The function Optuna calls per trial. What it records: the user attr `info` (space,
     derived values, flops, params, macs, the build error if any, the worker), and one
     constraint per `require` (plus `valid` = 1 when the network could not be built). Few
     storage writes: in Optuna's ordinary loop each one is a transaction."""
+    import optuna
 
     def objective(trial):
         point = space.sample(trial)
@@ -239,7 +244,14 @@ def make_objective(space, evaluator: Evaluator, worker: str = ""):
         trial.set_user_attr("info", info)
         for key, value in point.constraints.items():
             trial.set_constraint(key, value)
-        values, extra = evaluator.values(point, trial)
+        try:
+            values, extra = evaluator.values(point, trial)
+        except (ArchError, KeyboardInterrupt, optuna.TrialPruned):
+            raise
+        except Exception as e:  # out of memory in training, a NaN loss...: this trial only
+            message = f"{type(e).__name__}: {e}"
+            trial.set_user_attr("error", message)
+            raise TrialFailed(message) from e
         for key, value in extra.items():
             trial.set_user_attr(key, value)
         return values[0] if len(values) == 1 else values
@@ -342,7 +354,7 @@ def _seed_for(cfg: SearchConfig, index: int, study) -> Optional[int]:
 def _optimize_direct(study, objective, trials, timeout, cfg, progress):
     """Trials that train: the storage's own trials, with heartbeats and the pruner."""
     study.optimize(objective, n_trials=trials, timeout=timeout, n_jobs=cfg.n_jobs,
-                   callbacks=[progress.callback], gc_after_trial=True)
+                   callbacks=[progress.callback], gc_after_trial=True, catch=(TrialFailed,))
 
 
 SYNC_EVERY = 10  # analysis-only searches read other workers' trials every this many trials
@@ -358,7 +370,8 @@ def _optimize_in_memory(study, objective, trials, timeout, cfg, progress, object
     waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
     if waiting:  # enqueued trials run in the storage itself, where they wait
         n = len(waiting) if trials is None else min(len(waiting), trials)
-        study.optimize(objective, n_trials=n, timeout=timeout, callbacks=[progress.callback])
+        study.optimize(objective, n_trials=n, timeout=timeout, callbacks=[progress.callback],
+                       catch=(TrialFailed,))
         trials = None if trials is None else trials - n
     mem = optuna.create_study(directions=study.directions,
                               sampler=_sampler(objectives, _seed_for(cfg, index, study),
@@ -378,7 +391,7 @@ def _optimize_in_memory(study, objective, trials, timeout, cfg, progress, object
             mem.add_trials(fresh)
 
     def store(_mem, frozen):
-        if frozen.state in (TrialState.COMPLETE, TrialState.PRUNED):
+        if frozen.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL):
             study.add_trial(frozen)
             progress.callback(study, frozen)
 
@@ -391,7 +404,7 @@ def _optimize_in_memory(study, objective, trials, timeout, cfg, progress, object
             break
         batch = SYNC_EVERY if trials is None else min(SYNC_EVERY, trials - done)
         mem.optimize(objective.func, n_trials=batch, timeout=left, n_jobs=cfg.n_jobs,
-                     callbacks=[store])
+                     callbacks=[store], catch=(TrialFailed,))
         done += batch
 
 
