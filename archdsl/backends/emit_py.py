@@ -8,6 +8,7 @@ so what it computes is what the GraphModule computes, fused or not.
 """
 from __future__ import annotations
 
+import ast
 import inspect
 import keyword
 import re
@@ -50,13 +51,31 @@ def constructor(m: nn.Module) -> str:
     else:
         raise ArchError(f"cannot write a {cls.__name__} module as Python source")
     try:  # the expression must rebuild exactly this configuration
-        rebuilt = eval(expr, _namespace())
+        with torch.device("meta"):  # configuration only: allocate no weights
+            rebuilt = _call(expr)
     except Exception as e:  # noqa: BLE001 - any failure means the source would be wrong
         raise ArchError(f"cannot write {cls.__name__} as Python source ({expr}: {e})")
     if type(rebuilt) is not cls or _state(rebuilt) != _state(m):
         raise ArchError(f"cannot write {cls.__name__} as Python source: {expr} does not "
                         f"rebuild it")
     return expr
+
+
+def _call(expr: str):
+    """Evaluate `Class(literal, ..., name=literal)`: a constructor with literal arguments
+    only (no Python eval: the values may come from a user's file)."""
+    node = ast.parse(expr, mode="eval").body
+    if not isinstance(node, ast.Call):
+        raise ValueError("not a call")
+    target = ast.unparse(node.func)
+    namespace = _namespace()
+    head, _, attr = target.partition(".")
+    if head not in namespace or (attr and not attr.isidentifier()):
+        raise ValueError(f"unknown constructor {target}")
+    fn = getattr(namespace[head], attr) if attr else namespace[head]
+    args = [ast.literal_eval(a) for a in node.args]
+    kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+    return fn(*args, **kwargs)
 
 
 def _namespace() -> dict:
