@@ -100,8 +100,9 @@ def run(args) -> int:
         mode.append("channels_last")
     if args.fuse:
         mode.append("fused")
-    flops = (f"{totals['flops'] / 1e9:.2f} GFLOPs" if totals["flops"] >= 1e7
-             else f"{totals['flops'] / 1e6:.2f} MFLOPs")
+    # GFLOPs as torchvision and `archdsl zoo` publish them: the conv and fc multiply-adds.
+    flops = (f"{totals['macs'] / 1e9:.2f} GFLOPs" if totals["macs"] >= 1e7
+             else f"{totals['macs'] / 1e6:.2f} MFLOPs")
     line = (f"{net.name}: {totals['params']:,} params, {flops}, "
             f"output {shape}, build {build:.2f} s, forward {forward * 1000:.1f} ms "
             f"(batch {args.batch}, {', '.join(mode)})")
