@@ -176,3 +176,20 @@ def test_summary_depth_aggregates_scopes(run_cli, tmp_path, torchvision_referenc
     assert code == 0
     assert "layer3" in out and "layer3.0" not in out
     assert f"{torchvision_reference['resnext50_32x4d']['params']:,}" in out
+
+
+@pytest.mark.parametrize("argv", [
+    ["check", "zoo:googlenet"],
+    ["summary", "zoo:resnext50", "--json"],
+    ["eval", "flops(bottleneck(64), in=[256, 56, 56])"],
+    ["render", "zoo:resnet18", "-o", "{tmp}/r.dot"],
+])
+def test_analysis_commands_never_import_torch(argv, tmp_path):
+    import subprocess
+    import sys
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    code = ("import sys; from archdsl.cli import main; rc = main(%r); "
+            "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH'); sys.exit(rc)" % argv)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("NO-TORCH")
