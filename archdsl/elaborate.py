@@ -41,6 +41,14 @@ class Env:
     def child(self) -> "Env":
         return Env(self.file, self)
 
+    def is_bound(self, name: str) -> bool:
+        """Whether `name` means something here (so a builtin of that name is shadowed)."""
+        try:
+            self.lookup(name)
+            return True
+        except KeyError:
+            return False
+
     def lookup(self, name: str):
         env = self
         while env is not None:
@@ -638,7 +646,7 @@ class Elaborator:
 
     def _e_Call(self, e: syntax.Call, env, s):
         fname = e.func.id if isinstance(e.func, syntax.Name) else None
-        if fname is not None and not _bound(env, fname):
+        if fname is not None and not env.is_bound(fname):
             if fname == "solve":
                 return self._solve(e, env, s)
             if fname in ("flops", "params", "macs"):
@@ -705,14 +713,6 @@ class Elaborator:
             sub.graph.graph["outputs"] = [out]
             self._cost_cache[key] = (totals(sub.graph), value)
         return self._cost_cache[key][0][what]
-
-
-def _bound(env: Env, name: str) -> bool:
-    try:
-        env.lookup(name)
-        return True
-    except KeyError:
-        return False
 
 
 # ====================================================================== arithmetic and builtins

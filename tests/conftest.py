@@ -29,3 +29,14 @@ def run_cli(capsys):
         out, err = capsys.readouterr()
         return code, out, err
     return run
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Torch tests run on one thread: steadier on a shared 2-core machine, and the figures
+    they assert do not depend on it."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -19,38 +19,8 @@ def cost(call: str, shape) -> int:
     return evaluate(f"flops({call}, in={list(shape)})")
 
 
-ALEXNET_CS231N = """
-network alexnet {
-  input [3, 227, 227]
-  conv1: conv(64, k=11, s=4, p=2); relu
-  pool1: maxpool(3, s=2)
-  conv2: conv(192, k=5, p=2); relu
-  pool2: maxpool(3, s=2)
-  conv3: conv(384, k=3, p=1); relu
-  conv4: conv(256, k=3, p=1); relu
-  conv5: conv(256, k=3, p=1); relu
-  pool5: maxpool(3, s=2)
-  flatten: flatten
-  fc6: fc(4096); relu
-  fc7: fc(4096); relu
-  fc8: fc(1000)
-}
-"""
-
-
-def test_seed001_alexnet_walkthrough():
-    rows = rows_by_name(archdsl.load(text=ALEXNET_CS231N))
-    conv1, pool1 = rows["conv1"], rows["pool1"]
-    assert conv1["shape"] == [64, 56, 56]
-    assert conv1["memory"] / 1024 == 784
-    assert conv1["params"] == 23_296
-    assert conv1["flops"] == 72_855_552
-    assert pool1["shape"] == [64, 27, 27]
-    assert pool1["memory"] / 1024 == 182.25
-    assert pool1["params"] == 0
-    assert pool1["flops"] == 419_904
-    assert rows["flatten"]["shape"] == [9_216]
-    assert rows["fc6"]["flops"] == 37_748_736
+# Seed 001's AlexNet walk-through is asserted on zoo/alexnet_cs231n.arch in
+# tests/test_zoo_papers.py::test_alexnet_cs231n_walkthrough.
 
 
 @pytest.mark.parametrize("c,h", [(64, 56), (128, 28)])
@@ -152,11 +122,9 @@ def test_language_md_example_is_torchvision_resnext50(torchvision_reference):
     assert owners == {k.rsplit(".", 1)[0] for k in ref["state_dict"]}
 
 
-def test_summary_json_contract(run_cli, tmp_path, torchvision_reference):
+def test_summary_json_contract(run_cli, torchvision_reference):
     import json
-    path = tmp_path / "alexnet.arch"
-    path.write_text(ALEXNET_CS231N)
-    code, out, _ = run_cli("summary", path, "--json")
+    code, out, _ = run_cli("summary", "zoo:alexnet_cs231n", "--json")
     assert code == 0
     data = json.loads(out)
     assert set(data) == {"network", "input", "layers", "total"}

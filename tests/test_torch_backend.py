@@ -37,12 +37,7 @@ TORCHVISION = {"resnet18": "resnet18", "resnext50": "resnext50_32x4d",
                "squeezenet1_1": "squeezenet1_1", "vgg11_bn": "vgg11_bn"}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def macs_by_flop_counter(model, input_shape, device="meta"):

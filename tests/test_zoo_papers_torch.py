@@ -25,12 +25,7 @@ INPUTS = {"lenet5": (1, 32, 32), "lenet_cs231n": (1, 28, 28), "lenet_keras": (1,
 VERY_DEEP = ("resnet1202", "preact_resnet1001")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def model(name: str):

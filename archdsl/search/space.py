@@ -211,7 +211,7 @@ class Space:
             dom = dom.then if cond else dom.other
         name = stmt.name
         if isinstance(dom, syntax.Call) and isinstance(dom.func, syntax.Name) \
-                and dom.func.id in ("range", "log") and not _bound(env, dom.func.id):
+                and dom.func.id in ("range", "log") and not env.is_bound(dom.func.id):
             args, kwargs = elab._eval_args(dom.args, env, None)
             if kwargs:
                 raise ArchError(f"{dom.func.id}() takes no keyword arguments", dom.span)
@@ -289,14 +289,6 @@ def _violation(op, a, b, ok) -> float:
     else:  # ==
         v = abs(a - b) / scale
     return min(float(v), 0.0) if ok else max(float(v), 1e-9)
-
-
-def _bound(env: Env, name: str) -> bool:
-    try:
-        env.lookup(name)
-        return True
-    except KeyError:
-        return False
 
 
 # ---------------------------------------------------------------------- loading
