@@ -129,3 +129,19 @@ def test_subprocess_prints_no_traceback(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.startswith(f"{path}:3:3: error: add needs equal shapes")
     assert "Traceback" not in proc.stderr
+
+
+def test_check_builds_the_first_point_of_each_space(tmp_path, run_cli):
+    good = tmp_path / "good.arch"
+    good.write_text("network n(w) { input [3, 8, 8]; conv(w) }\n"
+                    "space s(budget=1M) { param w in [4, 8]; require flops <= budget; network n(w) }\n")
+    code, out, err = run_cli("check", good)
+    assert code == 0, err
+    assert out.strip() == f"{good}: ok (0 networks, 1 space)"
+    bad = tmp_path / "bad.arch"
+    bad.write_text("network n(w) { input [3, 8, 8]; conv(w) }\n"
+                   "space s() { param w in [0, 4]; network n(w) }\n")
+    code, _, err = run_cli("check", bad)
+    assert code == 1
+    assert err.startswith(f"{bad}:2:1: error: space s: its first point does not build")
+    assert "conv: out must be positive, got 0" in err

@@ -1,5 +1,6 @@
 """`archdsl check FILE...`: parse and elaborate every network of each file that can be built
-without arguments; print the first error of each file."""
+without arguments, and the first point of each search space; print the first error of each
+file."""
 from __future__ import annotations
 
 import sys
@@ -11,27 +12,56 @@ from ..network import networks_in
 from ..values import DefValue
 
 
-def check_file(path: str, max_nodes=None) -> int:
-    """Number of networks elaborated; raises ArchError on the first error."""
+class FirstChoice:
+    """Stands in for an Optuna trial: every param takes the first value of its domain, so
+    `check` can build one point of each search space without importing Optuna."""
+
+    def suggest_categorical(self, name, choices):
+        return choices[0]
+
+    def suggest_int(self, name, low, high, step=1, log=False):
+        return low
+
+    def suggest_float(self, name, low, high, step=None, log=False):
+        return low
+
+
+def check_file(path: str, max_nodes=None) -> tuple:
+    """(networks elaborated, spaces checked); raises ArchError on the first error."""
     scope = Loader().load_path(resolve_file_argument(path))
-    count = 0
+    networks = 0
     for defn in networks_in(scope):
         params = getattr(defn, "params", ())
         if any(p.default is None for p in params):
             continue  # a parametric family: checked through the networks that bind it
         Elaborator(max_nodes).network(DefValue(defn, scope), defn.span)
-        count += 1
-    return count
+        networks += 1
+    spaces = 0
+    for defn in scope.order:
+        if defn.kind != "space" or any(p.default is None for p in defn.params):
+            continue
+        from ..search.space import Space  # imports neither torch nor Optuna
+        point = Space(defn, scope, max_nodes=max_nodes).sample(FirstChoice())
+        if point.error is not None:
+            raise ArchError(f"space {defn.name}: its first point does not build:\n"
+                            f"{point.error}", defn.span)
+        spaces += 1
+    return networks, spaces
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def run(args) -> int:
     failed = 0
     for path in args.files:
         try:
-            n = check_file(path, getattr(args, "max_nodes", None))
+            networks, spaces = check_file(path, getattr(args, "max_nodes", None))
         except ArchError as err:
             sys.stderr.write(err.format() + "\n")
             failed += 1
             continue
-        print(f"{path}: ok ({n} network{'s' if n != 1 else ''})")
+        what = _plural(networks, "network") + (f", {_plural(spaces, 'space')}" if spaces else "")
+        print(f"{path}: ok ({what})")
     return 1 if failed else 0
