@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 FUZZ_MAX_NODES = 20_000  # `check --max-nodes`: keeps a case that grows a network fast
 LOCATED = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): error: \S")
-OK_LINE = re.compile(r"^.+: ok \(\d+ networks?\)$")
+OK_LINE = re.compile(r"^.+: ok \(\d+ networks?(, \d+ spaces?)?\)$")
 
 # ============================================================================ the corpus
 

@@ -43,8 +43,9 @@ def check_file(path: str, max_nodes=None) -> tuple:
         from ..search.space import Space  # imports neither torch nor Optuna
         point = Space(defn, scope, max_nodes=max_nodes).sample(FirstChoice())
         if point.error is not None:
-            raise ArchError(f"space {defn.name}: its first point does not build:\n"
-                            f"{point.error}", defn.span)
+            first_line = point.error.splitlines()[0]
+            raise ArchError(f"space {defn.name}: its first point does not build ({first_line})",
+                            defn.span)
         spaces += 1
     return networks, spaces
 
