@@ -624,9 +624,6 @@ def test_search_worker_killed_mid_trial_storage_stays_consistent_and_resumes(
     assert (out / "trials.csv").exists()
 
 
-@pytest.mark.xfail(reason="archdsl/search/study.py runs study.optimize without catch=: an "
-                          "exception in a trial (e.g. out of memory in training) ends the "
-                          "whole search with a traceback (reported to the search owner)")
 def test_search_trial_that_raises_is_recorded_failed_and_the_study_goes_on(
         tmp_path, space_file, monkeypatch):
     import archdsl.search.train as train_mod
