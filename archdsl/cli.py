@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "with --dtype (float16 or bfloat16)")
     k.add_argument("--max-params", type=int, default=2 ** 31, metavar="N",
                    help="refuse networks with more parameters (default 2**31)")
+    k.add_argument("--max-memory", type=float, default=64, metavar="GIB",
+                   help="refuse networks whose float32 activations for the batch exceed "
+                   "this many GiB (default 64)")
 
     e = sub.add_parser("eval", help="evaluate an expression",
                        description="Evaluate an expression of the language, e.g. "

@@ -116,3 +116,13 @@ def test_max_params_message_names_the_figure(run_cli, torchvision_reference):
 def test_cuda_without_a_gpu_is_a_user_error(run_cli):
     code, _, err = run_cli("compile", "zoo:lenet5", "--device", "cuda")
     assert code == 1 and "CUDA is not available" in err
+
+
+def test_activation_memory_limit_refuses_before_allocating(tmp_path, run_cli):
+    # 64 x 2048 x 2048 float32 maps: 1 GiB per op output, two ops, batch 4: 8 GiB.
+    path = tmp_path / "big.arch"
+    path.write_text("network big { input [64, 2048, 2048]; relu; sigmoid }\n")
+    code, _, err = run_cli("compile", path, "--batch", "4", "--max-memory", "6")
+    assert code == 1
+    assert "needs 8.0 GiB of activations for a batch of 4" in err
+    assert "--max-memory" in err

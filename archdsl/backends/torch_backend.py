@@ -23,6 +23,7 @@ from ..errors import ArchError
 from . import torch_layers
 
 MAX_PARAMS = 2 ** 31
+MAX_MEMORY = 64 * 2 ** 30  # bytes of float32 activations: all op outputs, as training keeps
 AUX = "archdsl_aux"  # node.meta flag: the node belongs to an aux head (training only)
 
 # Ops after which an in-place op on the output is safe for autograd: their backward does not
@@ -105,12 +106,21 @@ def main_graph(graph: fx.Graph) -> fx.Graph:
 # =========================================================================== building
 
 
-def _check_limits(g, max_params):
-    params = analysis.totals(g)["params"]
+def check_limits(g, max_params=MAX_PARAMS, max_memory=MAX_MEMORY, batch: int = 1):
+    """Refuse, before anything is allocated, a network whose parameters or float32
+    activations (every op's output, for `batch` samples) exceed the limits."""
+    totals = analysis.totals(g)
+    params = totals["params"]
     if max_params is not None and params > max_params:
         raise ArchError(f"network '{g.graph['name']}' has {params:,} parameters, more than the "
                         f"limit of {max_params:,}; raise it with --max-params (max_params= in "
                         f"Python) if this is intended")
+    memory = totals["memory"] * batch
+    if max_memory is not None and memory > max_memory:
+        raise ArchError(f"network '{g.graph['name']}' needs {memory / 2**30:,.1f} GiB of "
+                        f"activations for a batch of {batch} (float32), more than the limit of "
+                        f"{max_memory / 2**30:,.1f} GiB; raise it with --max-memory GIB "
+                        f"(max_memory= bytes in Python) if this is intended")
     return params
 
 
@@ -247,18 +257,19 @@ def _class_name(name: str) -> str:
 
 
 def to_torch(graph, device=None, dtype=None, memory_format=None, seed=None, fuse=False,
-             max_params=MAX_PARAMS, **unknown):
+             max_params=MAX_PARAMS, max_memory=MAX_MEMORY, **unknown):
     """Build the PyTorch module for IR `graph`.
 
     device, dtype, memory_format: applied after initialisation (which always runs on the CPU
     in float32, so `seed=` gives bit-identical weights on any device). device="meta" builds
     the module tree without memory (for layouts and FlopCounterMode shape runs).
     fuse=True folds batch norm into the preceding convs and returns an eval-only module.
-    max_params: refuse (ArchError) larger networks before allocating anything.
+    max_params, max_memory: refuse (ArchError) larger networks (parameters; bytes of one
+    sample's float32 activations) before allocating anything.
     """
     if unknown:
         raise TypeError(f"to_torch() got unexpected arguments: {', '.join(unknown)}")
-    _check_limits(graph, max_params)
+    check_limits(graph, max_params, max_memory)
     _check_names(graph)
     dev = torch.device(device) if device is not None else None
     if dev is not None and dev.type == "cuda" and not torch.cuda.is_available():

@@ -62,13 +62,15 @@ def run(args) -> int:
 
     t0 = time.perf_counter()
     net = load_network(args)
+    max_memory = int(args.max_memory * 2 ** 30)
+    torch_backend.check_limits(net.graph, args.max_params, max_memory, args.batch)
 
     device = _device(torch, args.device)
     dtype = getattr(torch, DTYPES[args.dtype])
     memory_format = torch.channels_last if args.channels_last else None
     model = net.to_torch(device=device, dtype=None if args.autocast else dtype,
                          memory_format=memory_format, seed=args.seed, fuse=args.fuse,
-                         max_params=args.max_params)
+                         max_params=args.max_params, max_memory=max_memory)
     model.eval()
     _sync(torch, device)
     build = time.perf_counter() - t0
