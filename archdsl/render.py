@@ -32,6 +32,17 @@ AUTO_MAX_NODES = 120
 # quadratically many edges, a tangle at any size.
 AUTO_MAX_EDGES = 160
 
+# Beyond this layout load (nodes plus the virtual nodes dot threads long edges through, see
+# layout_load), a diagram is drawn in "large" mode: edge labels become xlabels, placed after
+# layout instead of adding a rank of their own, and dot's iteration limits are lowered.
+# Measured (README, "Diagrams"): DenseNet-121 at depth 2 (138 nodes, ~7,600 virtual) took
+# 95 s with labels and 16 s without; below ~3,000 labels cost a few seconds at most.
+LARGE_LAYOUT = 4000
+# Beyond this load dot takes minutes (DenseNet-169 at full depth, ~87,000: 48 s; DenseNet-201,
+# ~183,000: 200 s); the command says so before it starts.
+SLOW_LAYOUT = 50000
+LARGE_GRAPH_ATTRS = 'nslimit=2, nslimit1=2, mclimit=0.2, remincross=false'
+
 PICTURE_FORMATS = ("svg", "png", "pdf")
 FORMATS = PICTURE_FORMATS + ("dot", "graphml", "json")
 ANNOTATIONS = ("shapes", "params", "flops")
@@ -326,7 +337,7 @@ def _node_attrs(item: Item, annotate) -> dict:
     a: dict = {}
     if item.kind == "external":
         a.update(shape="box", style="dotted,rounded", color="#868e96", fontcolor="#495057",
-                 label=f"<{_html(item.members[0])}>")
+                 label=f"<{_html(item.members[0])}  <I>{_html(item.op)}</I>>")
         return a
     if item.kind == "scope":
         name = _title(item.key, item.scope)
@@ -396,18 +407,38 @@ def to_dot(g, depth: Optional[int] = None, root: Optional[str] = None, rankdir: 
     return view_to_dot(view, rankdir=rankdir, annotate=annotate)
 
 
+def layout_load(view: View) -> int:
+    """Nodes plus an estimate of the virtual nodes dot adds (one per rank an edge crosses,
+    ranks taken as longest-path layers): what makes its layout slow."""
+    preds: dict = {}
+    for e in view.edges:
+        preds.setdefault(e.head, []).append(e.tail)
+    rank: dict = {}
+    for k in view.items:
+        rank[k] = max((rank[p] + 1 for p in preds.get(k, ()) if p in rank), default=0)
+    spans = sum(max(0, rank[e.head] - rank[e.tail] - 1) for e in view.edges
+                if e.tail in rank and e.head in rank)
+    return len(view.items) + spans
+
+
+def is_large(view: View) -> bool:
+    return layout_load(view) > LARGE_LAYOUT
+
+
 def view_to_dot(view: View, rankdir: str = "TB", annotate=("shapes",)) -> str:
     if rankdir not in ("TB", "LR", "BT", "RL"):
         raise ArchError(f"--rankdir must be TB or LR, got {rankdir!r}")
     bad = [a for a in annotate if a not in ANNOTATIONS]
     if bad:
         raise ArchError(f"unknown annotation {bad[0]!r} (choose from {', '.join(ANNOTATIONS)})")
+    large = is_large(view)
     title = view.name + (f" \u2014 {view.root}" if view.root else "")
     title += f"  (depth {view.depth} of {view.max_depth})" if view.depth < view.max_depth else ""
     out = [f"digraph {_quote(view.name)} {{",
            f"  graph [rankdir={rankdir}, fontname={_quote(FONT)}, fontsize=14, "
            f"labelloc=t, labeljust=l, label={_quote(title)}, newrank=true, "
-           f"nodesep=0.25, ranksep=0.3, ordering=out];",
+           f"nodesep=0.25, ranksep=0.3, ordering=out"
+           + (f", {LARGE_GRAPH_ATTRS}" if large else "") + "];",
            f"  node [fontname={_quote(FONT)}, fontsize=10, penwidth=0.8, margin=\"0.1,0.03\", "
            f"height=0.3];",
            f"  edge [fontname={_quote(FONT)}, fontsize=8, fontcolor=\"#495057\", "
@@ -456,7 +487,8 @@ def view_to_dot(view: View, rankdir: str = "TB", annotate=("shapes",)) -> str:
     for e in sorted(view.edges, key=lambda e: e.aux):
         a: dict = {}
         if "shapes" in annotate:
-            a["label"] = " " + ", ".join(fmt_shape(s) for s in e.shapes) + " "
+            a["xlabel" if large else "label"] = " " + ", ".join(fmt_shape(s)
+                                                               for s in e.shapes) + " "
         if e.aux:
             a["style"] = "dashed"
         out.append(f"  {_quote(e.tail)} -> {_quote(e.head)}" + (f" {_attrs(a)}" if a else "") + ";")
@@ -561,7 +593,9 @@ def write(g, path: str, depth: Optional[int] = None, root: Optional[str] = None,
     view = build_view(g, depth, root)
     source = view_to_dot(view, rankdir=rankdir, annotate=annotate)
     info = {"path": str(path), "format": fmt, "nodes": len(view.items),
-            "edges": len(view.edges), "depth": view.depth, "max_depth": view.max_depth}
+            "edges": len(view.edges), "depth": view.depth, "max_depth": view.max_depth,
+            "layout_load": layout_load(view)}
+    info["large"] = info["layout_load"] > LARGE_LAYOUT
     if fmt == "dot":
         atomic_write(path, source, force=force)
         return info

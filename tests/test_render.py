@@ -130,6 +130,24 @@ def test_full_depth_dot_has_every_ir_edge_and_a_cluster_per_scope(run_cli, resne
 
 
 @needs_gvpr
+def test_dense_full_depth_keeps_every_edge_with_labels_placed_after_layout(run_cli, tmp_path):
+    """DenseNet's blocks give quadratically many long edges; the full picture still holds
+    every one, and their shape labels become xlabels so that dot's layout stays tractable."""
+    g = archdsl.load("zoo:densenet121").graph
+    out = tmp_path / "d.dot"
+    code, stdout, err = run_cli("render", "zoo:densenet121", "--depth", "full", "-o", out)
+    assert code == 0, err
+    assert gv_graph(out) == (set(g.nodes), set(g.edges))
+    # block 3 has 24 layers (DenseNet-121: 6-12-24-16): its last concat reads the block's
+    # input and all 24 outputs
+    last = [n for n in g.nodes if n.startswith("features.denseblock3.") and "concat" in n][-1]
+    assert g.in_degree(last) == 25
+    edges = [line for line in out.read_text().splitlines() if "->" in line]
+    assert all("xlabel=" in e and " label=" not in e for e in edges)
+    assert "large layout" in stdout
+
+
+@needs_gvpr
 def test_collapsing_counts_follow_torchvision_blocks(run_cli, resnet50, torchvision_reference,
                                                      tmp_path):
     ref = torchvision_reference["resnet50"]

@@ -86,10 +86,18 @@ def run(args) -> int:
         return 0
     if Path(out).exists() and not args.force:
         raise ArchError(f"{out} exists; pass --force to overwrite it")
+    if render.output_format(out) in render.PICTURE_FORMATS:
+        view = render.build_view(g, depth, args.scope)
+        if render.layout_load(view) > render.SLOW_LAYOUT:
+            sys.stderr.write(f"archdsl: note: {len(view.items)} nodes, {len(view.edges)} edges "
+                             f"spanning many ranks: graphviz may take minutes (--depth or "
+                             f"--scope draw less)\n")
     info = render.write(g, out, depth=depth, root=args.scope, rankdir=args.rankdir,
                         annotate=args.annotate, force=args.force)
     level = ("full depth" if info["depth"] >= info["max_depth"]
              else f"depth {info['depth']} of {info['max_depth']}")
+    large = ("; large layout: edge labels placed after layout"
+             if info.get("large") and "shapes" in args.annotate else "")
     print(f"wrote {info['path']}: {net.name}{' scope ' + args.scope if args.scope else ''}, "
-          f"{info['nodes']} nodes, {info['edges']} edges, {level}{chosen}")
+          f"{info['nodes']} nodes, {info['edges']} edges, {level}{chosen}{large}")
     return 0
