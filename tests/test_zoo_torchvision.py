@@ -75,26 +75,30 @@ def layout_from_ir(graph) -> dict:
     return out
 
 
-def reference_layout(name: str, ref: dict) -> dict:
-    if name != "vgg13_bn":
-        return ref[PART_A[name]]["state_dict"]
-    # torchvision's make_layers(cfg, batch_norm=True) puts a BatchNorm2d after every conv
-    # of vgg13's `features`, so each conv index moves by the number of convs before it.
+def with_batch_norm(layout: dict) -> dict:
+    """A VGG state_dict layout with torchvision's make_layers(cfg, batch_norm=True) applied:
+    a BatchNorm2d after every conv of `features`, so each conv index moves by the number of
+    convs before it."""
     out, convs = {}, 0
-    for key, shape in ref["vgg13"]["state_dict"].items():
+    for key, shape in layout.items():
         if key.startswith("features."):
             _, idx, what = key.split(".")
             idx = int(idx) + convs
             out[f"features.{idx}.{what}"] = shape
             if what == "bias":
-                c = shape[0]
                 for name in ("weight", "bias", "running_mean", "running_var"):
-                    out[f"features.{idx + 1}.{name}"] = [c]
+                    out[f"features.{idx + 1}.{name}"] = shape
                 out[f"features.{idx + 1}.num_batches_tracked"] = []
                 convs += 1
         else:
             out[key] = shape
     return out
+
+
+def reference_layout(name: str, ref: dict) -> dict:
+    if name != "vgg13_bn":
+        return ref[PART_A[name]]["state_dict"]
+    return with_batch_norm(ref["vgg13"]["state_dict"])
 
 
 @pytest.mark.parametrize("name", sorted(PART_A))
@@ -124,20 +128,7 @@ def test_state_dict_layout(name, torchvision_reference):
 def test_vgg13_bn_derived_layout_is_consistent(torchvision_reference):
     # The derivation used for vgg13_bn, applied to vgg11, gives the reference's vgg11_bn.
     ref = torchvision_reference
-    derived, convs = {}, 0
-    for key, shape in ref["vgg11"]["state_dict"].items():
-        if key.startswith("features."):
-            _, idx, what = key.split(".")
-            idx = int(idx) + convs
-            derived[f"features.{idx}.{what}"] = shape
-            if what == "bias":
-                for n in ("weight", "bias", "running_mean", "running_var"):
-                    derived[f"features.{idx + 1}.{n}"] = shape
-                derived[f"features.{idx + 1}.num_batches_tracked"] = []
-                convs += 1
-        else:
-            derived[key] = shape
-    assert derived == ref["vgg11_bn"]["state_dict"]
+    assert with_batch_norm(ref["vgg11"]["state_dict"]) == ref["vgg11_bn"]["state_dict"]
 
 
 def test_googlenet_aux_heads():
