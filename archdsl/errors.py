@@ -19,6 +19,11 @@ def register_source(file: str, text: str) -> None:
     _SOURCES[file] = text
 
 
+def forget_source(file: str) -> None:
+    """The file can no longer be read as text: never quote what it held before."""
+    _SOURCES.pop(file, None)
+
+
 @dataclass(frozen=True)
 class Span:
     file: str

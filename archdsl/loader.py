@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Optional
 
 from . import syntax
-from .errors import ArchError, Span
+from .errors import ArchError, Span, forget_source
 
 STDLIB = Path(__file__).resolve().parent / "stdlib"
 ZOO = Path(__file__).resolve().parent / "zoo"
@@ -53,6 +53,7 @@ class Loader:
 
     # -- internals
     def _read(self, path: str, span: Optional[Span]) -> str:
+        forget_source(path)  # a message about this read must not quote an older version
         try:
             data = Path(path).read_bytes()
         except OSError as e:

@@ -14,21 +14,9 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESNET152 = "zoo:resnet152" if (ROOT / "zoo" / "resnet152.arch").exists() else None
-
-
-def _example_file() -> str:
-    """ResNet-152 from LANGUAGE.md's example, when the zoo is not there."""
-    text = (ROOT.parent / "shared" / "LANGUAGE.md").read_text()
-    body = text.split("## A complete example", 1)[1].split("```", 2)[1]
-    path = Path(tempfile.mkdtemp()) / "resnet152.arch"
-    path.write_text(body + "\nnetwork resnet152 = resnet(bottleneck, [3, 8, 36, 3])\n")
-    return str(path)
+RESNET152 = "zoo:resnet152"  # the zoo ships inside the package
 
 
 def wall(cmd, env=None, repeat=5) -> float:
@@ -41,7 +29,7 @@ def wall(cmd, env=None, repeat=5) -> float:
 
 
 def main():
-    target = RESNET152 or _example_file()
+    target = RESNET152
     summary_cmd = [sys.executable, "-m", "archdsl", "summary", target, "--network", "resnet152"]
     torch_cmd = [sys.executable, "-c", "import torch"]
     wall(summary_cmd, repeat=1), wall(torch_cmd, repeat=1)  # warm the page cache

@@ -1,4 +1,5 @@
-"""Shared test helpers: paths to the shared reference material, and running the CLI in-process."""
+"""Test helpers: the vendored reference figures (tests/reference/, see its README) and running
+the CLI in-process."""
 from __future__ import annotations
 
 import json
@@ -7,13 +8,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-REFERENCE = SHARED / "reference" / "torchvision.json"
+REFERENCE_DIR = ROOT / "tests" / "reference"
+REFERENCE = REFERENCE_DIR / "torchvision.json"
+TIMM_REFERENCE = REFERENCE_DIR / "timm.json"
 
 
 @pytest.fixture(scope="session")
 def torchvision_reference() -> dict:
     return json.loads(REFERENCE.read_text())
+
+
+@pytest.fixture(scope="session")
+def timm_reference() -> dict:
+    return json.loads(TIMM_REFERENCE.read_text())
 
 
 @pytest.fixture

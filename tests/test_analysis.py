@@ -1,4 +1,5 @@
-"""Exact costs against the worked examples of the seeds (../shared/seeds) and torchvision's
+"""Exact costs against the worked examples of the seeds (the lecture notes and blog posts the
+zoo documents; each figure names its seed) and torchvision's
 published figures. Every expected number below comes from those sources, not from archdsl."""
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 import archdsl
 from archdsl.commands.eval import evaluate
-from conftest import SHARED
+from conftest import ROOT
 
 
 def rows_by_name(net):
@@ -106,9 +107,8 @@ def test_resnext_equal_cost_width(groups, expected, run_cli):
 
 
 def language_md_example() -> str:
-    text = (SHARED / "LANGUAGE.md").read_text()
-    section = text.split("## A complete example", 1)[1]
-    return re.search(r"```\n(.*?)```", section, re.S).group(1)
+    # The specification's complete example, copied verbatim into tests/data.
+    return (ROOT / "tests" / "data" / "language_example.arch").read_text()
 
 
 def test_language_md_example_is_torchvision_resnext50(torchvision_reference):

@@ -27,7 +27,6 @@ from archdsl.search.study import SearchConfig, run_search
 ROOT = Path(__file__).resolve().parent.parent
 RESNEXT = str(ROOT / "search" / "resnext.arch")
 VGG = str(ROOT / "search" / "vgg.arch")
-REFERENCE = ROOT.parent / "shared" / "reference" / "torchvision.json"
 
 
 def _run(tmp_path, space_file, name="out", **kw):
@@ -275,9 +274,8 @@ def test_out_refuses_another_study(tmp_path):
         _run(tmp_path, VGG, trials=1, study="other", args={"budget": 10_000_000})
 
 
-def test_enqueue_resnext50_is_a_point_of_the_space(tmp_path):
-    ref = json.loads(REFERENCE.read_text())["resnext50_32x4d"] if REFERENCE.exists() else \
-        {"params": 25028904, "macs": 4230479872}
+def test_enqueue_resnext50_is_a_point_of_the_space(tmp_path, torchvision_reference):
+    ref = torchvision_reference["resnext50_32x4d"]
     result = _run(tmp_path, RESNEXT, trials=1, objective="flops", enqueue=["zoo:resnext50"],
                   defines=[("size", "224"), ("stages", "4"), ("classes", "1000")],
                   args={"budget": 5_000_000_000})

@@ -1,7 +1,7 @@
-"""The zoo, part B (ZOO.md section B): networks from the papers and the seeds.
+"""The zoo, part B: networks from the papers and the seeds (the lecture notes and blog posts).
 
-Every expected number here is a figure of ZOO.md section B (which quotes the papers and the
-seeds in ../shared/seeds), or, for fractalnet and densenet_bc100 where no outside count
+Every expected number here is a figure of the papers or the seeds, each named where it is
+asserted, or, for fractalnet and densenet_bc100 where no outside count
 exists, a count derived below from the networks' published structure by a formula written
 out in the test. None is copied from archdsl's output. Forward passes through PyTorch are
 in test_zoo_papers_torch.py.
