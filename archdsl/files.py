@@ -232,7 +232,7 @@ def _disk_full(directory: Path) -> bool:
         st = os.statvfs(directory)
     except (OSError, AttributeError):
         return False
-    return st.f_bavail * st.f_frsize < 2 ** 20
+    return st.f_bavail * st.f_frsize < 64 * 2 ** 10
 
 
 def atomic_write(path: Union[str, Path], data: Union[bytes, str, Callable], force: bool = False):
@@ -260,15 +260,17 @@ def atomic_write(path: Union[str, Path], data: Union[bytes, str, Callable], forc
         finally:
             os.close(fd)  # releases the lock, after the rename
     except BaseException as e:
-        full = not isinstance(e, (ArchError, OSError, KeyboardInterrupt)) and _disk_full(p.parent)
+        # Measured before the temporary file goes: it holds the space that ran out. A writer's
+        # own words for a full disk vary (torch: "unexpected pos", dot: "gvwrite_no_z").
+        full = isinstance(e, Exception) and _disk_full(p.parent)
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        if isinstance(e, ArchError) or not isinstance(e, Exception):
+        if not isinstance(e, Exception):
             raise
         inner = _os_error_inside(e)
-        if inner is not None:
+        if inner is not None and not isinstance(e, ArchError):
             raise _cannot_write(p, inner) from None
         if full:
             raise _cannot_write(p, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))) from None

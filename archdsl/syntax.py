@@ -376,6 +376,25 @@ def _limits(text: str, file: str, what: str) -> str:
     return text
 
 
+def _unexpected_character(text: str, pos: int) -> str:
+    ch = text[pos]
+    if ch == '"':
+        end = text.find("\n", pos)
+        rest = text[pos + 1:end if end >= 0 else len(text)]
+        escapes = 0
+        for m in re.finditer(r'\\.|"', rest):
+            if m[0] == '"':  # the string ends on its line: it has too many escapes
+                # The grammar bounds the escapes of one string (see its STRING terminal).
+                bound = re.search(r"\{0,(\d+)\}",
+                                  _parser().get_terminal("STRING").pattern.value)
+                return f"string literal with {escapes:,} escapes (at most {int(bound[1]):,})"
+            escapes += 1
+        return "unterminated string (a string ends on the line it starts)"
+    if ch.isdigit():
+        return f"unexpected character {ch!r}: numbers are written with the ASCII digits 0-9"
+    return f"unexpected character {ch!r}"
+
+
 def _too_many_tokens(file: str, what: str, tok) -> ArchError:
     return ArchError(f"{what} has more than {MAX_TOKENS:,} tokens (names, numbers, operators; "
                      f"the limit); split it into files or use loops and blocks",
@@ -390,7 +409,7 @@ def parse(text: str, file: str = "<string>") -> Module:
     except _TooManyTokens as e:
         raise _too_many_tokens(file, "the file", e.token) from None
     except lark.exceptions.UnexpectedCharacters as e:
-        raise ArchError(f"unexpected character {text[e.pos_in_stream]!r}",
+        raise ArchError(_unexpected_character(text, e.pos_in_stream),
                         Span(file, e.line, e.column)) from None
     except lark.exceptions.UnexpectedToken as e:
         tok = e.token
