@@ -43,8 +43,11 @@ SHOWN_PATH = 120  # longer paths are shortened in messages
 
 
 def shown(path) -> str:
-    """A path as messages show it: a 100,000-character name is cut in the middle."""
+    """A path as messages show it: characters that are not printable (a NUL, a newline) as
+    escapes, a 100,000-character name cut in the middle."""
     s = str(path)
+    if not s.isprintable():
+        s = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in s)
     if len(s) <= SHOWN_PATH:
         return s
     half = SHOWN_PATH // 2 - 2
@@ -77,6 +80,8 @@ def read_source(path, span: Optional[Span] = None) -> bytes:
     def unreadable(e):
         return refuse(f"cannot read {subject}({reason(e)})" if subject
                       else f"cannot read it: {reason(e)}")
+    if "\x00" in str(path):
+        raise refuse(f"{subject}cannot be a file name: it contains a NUL character")
     try:
         mode = os.stat(path).st_mode  # follows symlinks: the target's kind is what counts
     except FileNotFoundError:
@@ -177,6 +182,8 @@ def check_writable(path: Union[str, Path], force: bool) -> Path:
     """Refuse, before any work, an output that exists (without --force), is a directory, or
     cannot be created in its directory; returns it as a Path."""
     p = Path(path)
+    if "\x00" in str(p):
+        raise ArchError(f"cannot write {shown(p)!r}: a file name cannot contain a NUL character")
     try:
         st = os.lstat(p)  # a symlink counts as the user's file, even a dangling one
     except (FileNotFoundError, NotADirectoryError):

@@ -56,7 +56,7 @@ class Loader:
     # -- internals
     def _read(self, path: str, span: Optional[Span]) -> str:
         forget_source(path)  # a message about this read must not quote an older version
-        if path.endswith(".arch"):
+        if path.endswith(".arch") and "\x00" not in path:  # read_source refuses a NUL
             target = os.path.realpath(path)
             if not target.endswith(".arch"):
                 subject = "" if span is None else f"{shown(path)} "
@@ -70,10 +70,13 @@ class Loader:
             line = data.count(b"\n", 0, e.start) + 1
             col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
             raise ArchError(f"not UTF-8 text (byte 0x{data[e.start]:02x})",
-                            Span(path, line, col)) from None
+                            Span(shown(path), line, col)) from None
 
     def _load(self, path: str, span: Optional[Span]) -> FileScope:
-        key = str(Path(path).resolve())
+        try:
+            key = str(Path(path).resolve())
+        except (OSError, ValueError):  # a name no file can have: read_source says why
+            key = os.path.abspath(path)
         for loading, site in self._loading:
             if loading == key:
                 cycle = " -> ".join(Path(p).name for p, _ in self._loading[
@@ -135,6 +138,9 @@ class Loader:
         into[name] = entry
 
     def _resolve_use(self, item: syntax.Use, base: Path) -> str:
+        if "\x00" in item.path:
+            raise ArchError(f"cannot read {shown(item.path)!r}: a file name cannot contain a NUL "
+                            f"character", item.span)
         for root in (base, STDLIB):
             candidate = root / item.path
             try:
