@@ -25,7 +25,7 @@ from pygments.token import (Comment, Error, Keyword, Name, Number, Operator, Pun
 
 # The grammar's terminals (grammars/archdsl.lark), verbatim.
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-NUMBER = r"(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?[kMG]?(?![A-Za-z0-9_])"
+NUMBER = r"([0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)([eE][+-]?[0-9]+)?[kMG]?(?![A-Za-z0-9_])"
 COMMENT = r"#[^\n]*"
 
 # Special forms the evaluator handles before its BUILTINS table (`solve`, and the cost
@@ -114,9 +114,9 @@ _EXPRESSION = [
     (r"[ \t\f]+", Whitespace),
     # A path part after a dot (`in.c`, `features.pool0`, `layer1.0`): not an op, not `.0`.
     (rf"(\.)({NAME})", bygroups(Punctuation, Name)),
-    (r"(?<=[A-Za-z0-9_])(\.)(\d+)", bygroups(Punctuation, Number.Integer)),
+    (r"(?<=[A-Za-z0-9_])(\.)([0-9]+)", bygroups(Punctuation, Number.Integer)),
     (NUMBER, _number),
-    (r"\d+", Number.Integer),  # the grammar's INT, where NUMBER's look-ahead fails (`3x`)
+    (r"[0-9]+", Number.Integer),  # the grammar's INT, where NUMBER's look-ahead fails (`3x`)
     (NAME, _name),
     (r"\*\*|//|==|!=|<=|>=|[-+*/%^<>=]", Operator),
     (r"[()\[\],.]", Punctuation),

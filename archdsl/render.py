@@ -13,14 +13,13 @@ from __future__ import annotations
 import html
 import json
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 import networkx as nx
 
-from . import analysis, ir, ops
+from . import analysis, ir, ops, processes
 from .errors import ArchError
 from .files import atomic_write
 
@@ -568,8 +567,7 @@ def output_format(path: str) -> str:
 
 def run_dot(source: str, fmt: str, target: str, dot: str) -> None:
     """Lay out `source` with graphviz into `target` (a picture in format `fmt`)."""
-    proc = subprocess.run([dot, f"-T{fmt}", "-o", target], input=source.encode("utf-8"),
-                          capture_output=True)
+    proc = processes.run([dot, f"-T{fmt}", "-o", target], input=source.encode("utf-8"))
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip()
         raise ArchError(f"graphviz's dot failed (exit {proc.returncode}): {err}")

@@ -3,10 +3,9 @@ source (.dot) or graph data (.graphml, .json), at any depth of its scope tree.""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from .. import render
-from ..errors import ArchError
+from ..files import check_writable
 from .common import load_network
 
 DESCRIPTION = (
@@ -84,8 +83,7 @@ def run(args) -> int:
     if out == "-":
         sys.stdout.write(render.to_dot(g, depth, args.scope, args.rankdir, args.annotate))
         return 0
-    if Path(out).exists() and not args.force:
-        raise ArchError(f"{out} exists; pass --force to overwrite it")
+    check_writable(out, args.force)
     if render.output_format(out) in render.PICTURE_FORMATS:
         view = render.build_view(g, depth, args.scope)
         if render.layout_load(view) > render.SLOW_LAYOUT:
