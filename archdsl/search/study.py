@@ -79,6 +79,8 @@ def _quiet_optuna():
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     warnings.filterwarnings("ignore", message=".*heartbeat.*")
     warnings.filterwarnings("ignore", message=".*CmaEsSampler will not use them.*")
+    # infeasible trials hold -inf/+inf: GP clips them, as it should
+    warnings.filterwarnings("ignore", message=".*Clip non-finite values.*")
 
 
 # ---------------------------------------------------------------------- arguments
