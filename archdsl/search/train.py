@@ -61,10 +61,11 @@ def augment_batch(x, gen, mode: str, pad_value):
     """Random crop (padding PAD) and/or horizontal flip of a batch [B, C, H, W], the draws
     from `gen` (a CPU generator)."""
     import torch
-    import torch.nn.functional as F
     b, c, h, w = x.shape
     if "crop" in mode:
-        padded = F.pad(x - pad_value, (PAD, PAD, PAD, PAD)) + pad_value
+        padded = torch.as_tensor(pad_value, dtype=x.dtype, device=x.device).expand(
+            b, c, h + 2 * PAD, w + 2 * PAD).clone()
+        padded[:, :, PAD:PAD + h, PAD:PAD + w] = x
         dy = torch.randint(0, 2 * PAD + 1, (b,), generator=gen)
         dx = torch.randint(0, 2 * PAD + 1, (b,), generator=gen)
         rows = (dy[:, None] + torch.arange(h)[None]).to(x.device)
