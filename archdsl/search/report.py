@@ -8,6 +8,7 @@ network per Pareto-optimal trial). An output that this run has nothing for (no f
 trial yet) is removed rather than left from an earlier run."""
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import json
@@ -340,8 +341,10 @@ def edf_table(result) -> tuple:
         points.sort()
         sampling, uniform = _sampling(samplers, enqueued)
         n = len(points)
-        for i, (v, number) in enumerate(points):
-            rows.append([space.name, number, v, (i + 1) / n, n, what, sampling])
+        values = [v for v, _ in points]
+        for v, number in points:  # F(v): the fraction of samples <= v (ties included)
+            rows.append([space.name, number, v, bisect.bisect_right(values, v) / n, n, what,
+                         sampling])
         curves.append((space.name, [v for v, _ in points], sampling, uniform))
         if points and not uniform:
             notes.append(f"edf: {space.name}'s {n} trials are {sampling}; compare design spaces "
@@ -429,11 +432,13 @@ def pareto_items(result) -> list:
 
 
 def pareto_name(result, space, trial) -> str:
-    prefix = f"{space.name}-" if len(result.studies) > 1 else ""
-    return f"{prefix}{trial.number:03d}.arch"
+    """pareto/trial_NNN.arch (SPACE_trial_NNN.arch with several spaces): the file's stem is
+    its network's name, so `archdsl compile pareto/trial_012.arch` needs no --network."""
+    prefix = f"{space.name}_" if len(result.studies) > 1 else ""
+    return f"{prefix}trial_{trial.number:03d}.arch"
 
 
-_PARETO_FILE = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*-)?\d{3,}\.arch$")
+_PARETO_FILE = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*_)?trial_\d{3,}\.arch$")
 
 
 def write_pareto_set(result, out: Path) -> list:
@@ -457,8 +462,8 @@ def write_pareto_set(result, out: Path) -> list:
     for space, _study, t in items:
         name = pareto_name(result, space, t)
         keep.add(name)
-        atomic_write(folder / name, arch_text(space, t, objectives, name="pareto_" + str(
-            t.number), what="A Pareto-optimal trial"), force=True)
+        atomic_write(folder / name, arch_text(space, t, objectives, name=name[:-len(".arch")],
+                                              what="A Pareto-optimal trial"), force=True)
         rows.append([space.name, t.number] + list(t.values) +
                     [_cell(t.params.get(k)) for k in params] +
                     [info(t).get(k, "") for k in TOTALS] + [f"pareto/{name}"])
