@@ -17,6 +17,7 @@ from .errors import ArchError, Span, forget_source
 
 STDLIB = Path(__file__).resolve().parent / "stdlib"
 ZOO = Path(__file__).resolve().parent / "zoo"
+SPACES = Path(__file__).resolve().parent / "spaces"  # search/*.arch, shipped as the zoo is
 
 
 @dataclass(eq=False)
@@ -173,7 +174,15 @@ def _parse_stdlib(path: str, text: str) -> syntax.Module:
 
 
 def resolve_file_argument(arg: str) -> str:
-    """`zoo:NAME` names a network of the zoo shipped inside the package."""
+    """`zoo:NAME` names a network of the zoo shipped inside the package, `search:NAME` one of
+    its search-space files (search/NAME.arch)."""
+    if arg.startswith("search:"):
+        name = arg[len("search:"):]
+        known = sorted(p.stem for p in SPACES.glob("*.arch"))
+        if name not in known:  # only the listed names: no paths, so nothing outside SPACES
+            raise ArchError(f"no search space file {name!r} ships with archdsl; it has: "
+                            f"{', '.join(known)}")
+        return str(SPACES / f"{name}.arch")
     if arg.startswith("zoo:"):
         name = arg[4:]
         path = ZOO / f"{name}.arch"

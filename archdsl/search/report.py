@@ -347,8 +347,8 @@ def edf_table(result) -> tuple:
                          sampling])
         curves.append((space.name, [v for v, _ in points], sampling, uniform))
         if points and not uniform:
-            notes.append(f"edf: {space.name}'s {n} trials are {sampling}; compare design spaces "
-                         f"with --sampler random")
+            notes.append(f"edf: {space.name}'s {n} trial{'s' if n != 1 else ''}: {sampling}; "
+                         f"to compare design spaces use --sampler random")
     header = ["space", "trial", "value", "edf", "n", "quantity", "sampling"]
     return curves, header, rows, notes
 
