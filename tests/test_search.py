@@ -9,7 +9,6 @@ flops: 9 H^2 w^2 per width-keeping conv), and torchvision's resnext50_32x4d (par
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 import subprocess

@@ -256,3 +256,13 @@ def test_device_cuda_without_a_gpu_is_a_clean_error(tmp_path, cifar):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "CUDA is not available" in proc.stderr
+
+
+def test_gpu_check_without_a_gpu_says_so_and_exits_0():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: run bench/gpu_check.py itself")
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "gpu_check.py")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "no CUDA device on this machine" in proc.stdout
