@@ -51,7 +51,11 @@ def hand_written_objective():
     return objective
 
 
-def flops_rates(trials: int) -> dict:
+def flops_rates(trials: int, rounds: int = 3) -> dict:
+    """{method: (median trials/s, median of the per-round ratios to Optuna's loop with the
+    hand-written objective)}; every round runs every method once, in alternating order, so
+    that a load that comes and goes on the shared machine hits them alike."""
+    import statistics
     import subprocess
 
     import optuna
@@ -61,47 +65,63 @@ def flops_rates(trials: int) -> dict:
                                       run_search)
     _quiet_optuna()
     tmp = Path(tempfile.mkdtemp(prefix="archdsl-bench-"))
-    try:
-        rates = {}
-        # the whole command, as a user runs it: a process, start-up and outputs included
-        t = time.perf_counter()
+    count = [0]
+
+    def fresh(name):
+        count[0] += 1
+        return tmp / f"{name}{count[0]}"
+
+    def whole_command():
         subprocess.run([sys.executable, "-m", "archdsl", "search", VGG, "--trials", str(trials),
-                        "--seed", "0", "--out", str(tmp / "cli"), "--quiet"], check=True,
+                        "--seed", "0", "--out", str(fresh("cli")), "--quiet"], check=True,
                        capture_output=True)
-        rates["archdsl search, whole command (SQLite)"] = trials / (time.perf_counter() - t)
-        # archdsl in-process: run_search, and its trial loop alone
-        t = time.perf_counter()
-        result = run_search(SearchConfig(VGG, trials=trials, out=str(tmp / "a"), seed=0,
+
+    loop = []
+
+    def in_process():
+        result = run_search(SearchConfig(VGG, trials=trials, out=str(fresh("a")), seed=0,
                                          progress=False))
-        rates["archdsl run_search in-process (SQLite)"] = trials / (time.perf_counter() - t)
         (_, study), = result.studies
         done = study.get_trials(deepcopy=False)
-        span = (max(t.datetime_complete for t in done) -
-                min(t.datetime_start for t in done)).total_seconds()
-        rates["archdsl search, trial loop (SQLite)"] = len(done) / span
-        # Optuna's own loop, the same storage kind, a hand-written objective
-        for name, objective in (
-                ("Optuna study.optimize, hand-written objective (SQLite)",
-                 hand_written_objective()),
-                ("Optuna study.optimize, archdsl's objective (SQLite)",
-                 make_objective(load_spaces(VGG)[0], Evaluator(parse_objectives("flops")),
-                                "bench"))):
-            storage = make_storage(f"sqlite:///{tmp / (str(len(rates)) + '.db')}")
-            study = optuna.create_study(storage=storage, direction="maximize",
+        loop.append(len(done) / (max(t.datetime_complete for t in done) -
+                                 min(t.datetime_start for t in done)).total_seconds())
+
+    def optuna_loop(objective, storage=True):
+        def run():
+            kw = {"storage": make_storage(f"sqlite:///{fresh('o')}.db")} if storage else {}
+            study = optuna.create_study(direction="maximize", **kw,
                                         sampler=optuna.samplers.TPESampler(seed=0,
                                                                            multivariate=True))
-            t = time.perf_counter()
             study.optimize(objective, n_trials=trials)
-            rates[name] = trials / (time.perf_counter() - t)
-        study = optuna.create_study(direction="maximize",
-                                    sampler=optuna.samplers.TPESampler(seed=0, multivariate=True))
-        t = time.perf_counter()
-        study.optimize(hand_written_objective(), n_trials=trials)
-        rates["Optuna study.optimize, hand-written (in memory)"] = \
-            trials / (time.perf_counter() - t)
-        return rates
+        return run
+
+    archdsl_objective = make_objective(load_spaces(VGG)[0], Evaluator(parse_objectives("flops")),
+                                       "bench")
+    methods = {
+        "archdsl search, whole command (SQLite)": whole_command,
+        "archdsl run_search in-process (SQLite)": in_process,
+        "Optuna study.optimize, hand-written objective (SQLite)":
+            optuna_loop(hand_written_objective()),
+        "Optuna study.optimize, archdsl's objective (SQLite)": optuna_loop(archdsl_objective),
+        "Optuna study.optimize, hand-written (in memory)":
+            optuna_loop(hand_written_objective(), storage=False),
+    }
+    base = "Optuna study.optimize, hand-written objective (SQLite)"
+    rates = {k: [] for k in methods}
+    try:
+        for r in range(rounds):
+            for k in (list(methods) if r % 2 == 0 else list(methods)[::-1]):
+                t = time.perf_counter()
+                methods[k]()
+                rates[k].append(trials / (time.perf_counter() - t))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    rates["archdsl search, trial loop (SQLite)"] = loop
+    out = {}
+    for k, v in rates.items():
+        ratios = [a / b for a, b in zip(v, rates[base])]
+        out[k] = (statistics.median(v), statistics.median(ratios))
+    return out
 
 
 def accuracy_run(trials: int = 20, budget: int = 10_000_000) -> tuple:
@@ -128,17 +148,18 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=200)
     ap.add_argument("--accuracy", action="store_true")
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
           f"python {sys.version.split()[0]}")
     if args.accuracy:  # the slow part first, on the quietest machine
         elapsed, acc, states, best = accuracy_run()
-    rates = flops_rates(args.trials)
-    base = rates["Optuna study.optimize, hand-written objective (SQLite)"]
-    print(f"\nflops search of search/vgg.arch, {args.trials} trials")
+    rates = flops_rates(args.trials, args.rounds)
+    print(f"\nflops search of search/vgg.arch, {args.trials} trials, {args.rounds} alternating "
+          f"rounds, medians (load average now {os.getloadavg()[0]:.1f})")
     print(f"{'how':56} {'trials/s':>9} {'ratio':>7}")
-    for name, r in rates.items():
-        print(f"{name:56} {r:9.1f} {r / base:7.2f}")
+    for name, (r, ratio) in rates.items():
+        print(f"{name:56} {r:9.1f} {ratio:7.2f}")
     if args.accuracy:
         counts = {s: states.count(s) for s in sorted(set(states))}
         print(f"\naccuracy search of search/vgg.arch, budget 10M, 20 trials, digits resized "

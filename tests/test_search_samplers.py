@@ -142,6 +142,25 @@ def test_two_workers_with_one_seed_on_sqlite_draw_different_trials(tmp_path):
             tuple(sorted(t.params.items())))
     a, b = by_worker.values()
     assert len(a) == len(b) == 15
-    # 3,888 points: two independent streams share a point by chance only (expected < 0.1)
+    # 1,440 points: two streams of 15 share one by chance only (expected 0.16)
     assert len(set(a) & set(b)) <= 2
     assert a[:5] != b[:5]
+
+
+def test_vgg_draws_only_the_depths_its_network_uses(tmp_path):
+    """100 uniform samples: two trials have the same params exactly when they build the same
+    network (before, unused d4, d5 made 100 trials 51 distinct networks under 100 params)."""
+    from optuna.trial import FixedTrial
+
+    from archdsl.search import load_spaces
+    result = _run(tmp_path, VGG, "v", trials=100, sampler="random", args={"budget": 10 ** 12})
+    space = load_spaces(VGG)[0]
+    nets = {}
+    for t in result.studies[0][1].get_trials(deepcopy=False):
+        graph = space.sample(FixedTrial(t.params)).graph
+        key = tuple(sorted((n, graph.nodes[n]["op"], tuple(graph.nodes[n]["shape"]))
+                           for n in graph.nodes))
+        nets.setdefault(key, set()).add(tuple(sorted(t.params.items())))
+        stages = t.params["stages"]
+        assert all(t.params[f"d{i}"] == 0 for i in range(stages + 1, 6))
+    assert all(len(p) == 1 for p in nets.values())

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,7 +155,7 @@ def _split(x: np.ndarray, y: np.ndarray, fraction: float):
     if len(y) < 2:
         raise ArchError(f"--data: {len(y)} image(s) cannot be split into training and "
                         f"validation images")
-    n_val = max(1, int(round(len(y) * fraction)))
+    n_val = max(1, math.ceil(len(y) * fraction))  # as scikit-learn rounds a fraction
     counts = np.bincount(y)
     classes = int((counts > 0).sum())
     # stratified when every class can give the validation split an image
