@@ -360,16 +360,15 @@ def _pyplot():
     return plt
 
 
-def _cost_axis(ax, axis: str, values, budget) -> str:
-    """Log scale for a cost axis whose values span more than a decade; a dashed line at its
-    budget. Returns a note for the title."""
+def _cost_axis(ax, axis: str, values, budget) -> None:
+    """Log scale for a cost axis (whose values span more than a decade, or that has a
+    budget); a dashed line at its budget."""
     positive = [v for v in values if v > 0]
-    if positive and max(positive) / min(positive) > 10 or budget:
+    if (positive and max(positive) / min(positive) > 10) or budget:
         (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
     if budget:
         line = ax.axvline if axis == "x" else ax.axhline
         line(budget, color="tab:red", ls="--", lw=1, label=f"budget {_si(budget)}")
-    return ""
 
 
 def _si(v) -> str:
