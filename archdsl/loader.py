@@ -24,6 +24,7 @@ from .files import read_source, reason, shown
 
 STDLIB = Path(__file__).resolve().parent / "stdlib"
 ZOO = Path(__file__).resolve().parent / "zoo"
+SPACES = Path(__file__).resolve().parent / "spaces"  # search/*.arch, shipped as the zoo is
 
 
 @dataclass(eq=False)
@@ -189,13 +190,15 @@ def _parse_stdlib(path: str, text: str) -> syntax.Module:
 
 
 def resolve_file_argument(arg: str) -> str:
-    """`zoo:NAME` names a network of the zoo shipped inside the package: NAME is looked up
-    among the zoo's file names, never used as a path."""
-    if arg.startswith("zoo:"):
-        name = arg[4:]
-        known = sorted(p.stem for p in ZOO.glob("*.arch"))
-        if name not in known:
-            raise ArchError(f"the zoo has no network {shown(name)!r}; it has: "
-                            f"{', '.join(known)}")
-        return str(ZOO / f"{name}.arch")
+    """`zoo:NAME` names a network of the zoo shipped inside the package, `search:NAME` one of
+    its search-space files (search/NAME.arch). NAME is looked up among the shipped file names,
+    never used as a path, so nothing outside those directories can be named this way."""
+    for prefix, folder, what in (("zoo:", ZOO, "the zoo has no network"),
+                                 ("search:", SPACES, "no search space file ships with archdsl named")):
+        if arg.startswith(prefix):
+            name = arg[len(prefix):]
+            known = sorted(p.stem for p in folder.glob("*.arch"))
+            if name not in known:
+                raise ArchError(f"{what} {shown(name)!r}; it has: {', '.join(known)}")
+            return str(folder / f"{name}.arch")
     return arg
