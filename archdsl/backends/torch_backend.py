@@ -18,12 +18,11 @@ import torch
 import torch.fx as fx
 import torch.nn as nn
 
-from .. import analysis, ir, ops
+from .. import ir, ops
+from ..analysis import MAX_MEMORY, MAX_PARAMS, check_limits
 from ..errors import ArchError
 from . import torch_layers
 
-MAX_PARAMS = 2 ** 31
-MAX_MEMORY = 64 * 2 ** 30  # bytes of float32 activations: all op outputs, as training keeps
 AUX = "archdsl_aux"  # node.meta flag: the node belongs to an aux head (training only)
 
 # Ops after which an in-place op on the output is safe for autograd: their backward does not
@@ -104,24 +103,6 @@ def main_graph(graph: fx.Graph) -> fx.Graph:
 
 
 # =========================================================================== building
-
-
-def check_limits(g, max_params=MAX_PARAMS, max_memory=MAX_MEMORY, batch: int = 1):
-    """Refuse, before anything is allocated, a network whose parameters or float32
-    activations (every op's output, for `batch` samples) exceed the limits."""
-    totals = analysis.totals(g)
-    params = totals["params"]
-    if max_params is not None and params > max_params:
-        raise ArchError(f"network '{g.graph['name']}' has {params:,} parameters, more than the "
-                        f"limit of {max_params:,}; raise it with --max-params (max_params= in "
-                        f"Python) if this is intended")
-    memory = totals["memory"] * batch
-    if max_memory is not None and memory > max_memory:
-        raise ArchError(f"network '{g.graph['name']}' needs {memory / 2**30:,.1f} GiB of "
-                        f"activations for a batch of {batch} (float32), more than the limit of "
-                        f"{max_memory / 2**30:,.1f} GiB; raise it with --max-memory GIB "
-                        f"(max_memory= bytes in Python) if this is intended")
-    return params
 
 
 _RESERVED = None

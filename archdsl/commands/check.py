@@ -10,6 +10,7 @@ from ..errors import ArchError
 from ..loader import Loader, resolve_file_argument
 from ..network import networks_in
 from ..values import DefValue
+from .common import add_max_nodes
 
 
 class FirstChoice:
@@ -48,6 +49,15 @@ def check_file(path: str, max_nodes=None) -> tuple:
                             defn.span)
         spaces += 1
     return networks, spaces
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("check", help="parse and elaborate files; report errors",
+                       description="Parse and elaborate every network of each file (those "
+                       "whose parameters all have defaults) and report the first error of each.")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    add_max_nodes(p)
+    p.set_defaults(run=run)
 
 
 def _plural(n: int, word: str) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .. import render
 from ..errors import ArchError
-from .common import load_network
+from .common import EPILOG, add_network_args, load_network
 
 DESCRIPTION = (
     "Draw a network as a graphviz diagram: one cluster per scope (stem, stage, block, "
@@ -51,10 +51,9 @@ def _annotate(text: str) -> tuple:
 
 
 def add_parser(sub) -> None:
-    from ..cli import EPILOG, _network_args
     r = sub.add_parser("render", help="draw the network with graphviz (svg, png, pdf, dot, ...)",
                        description=DESCRIPTION, epilog=EPILOG)
-    _network_args(r)
+    add_network_args(r)
     r.add_argument("-o", "--output", metavar="OUT",
                    help="where to write: .svg .png .pdf .dot .graphml .json (default "
                    "NETWORK.svg in the current directory; '-' prints the DOT source)")
@@ -67,6 +66,7 @@ def add_parser(sub) -> None:
                    help="what to show: shapes (on edges), params, flops (on ops), comma-"
                    "separated, or 'none' (default: shapes; collapsed scopes always show all)")
     r.add_argument("--force", action="store_true", help="overwrite an existing OUT")
+    r.set_defaults(run=run)
 
 
 def run(args) -> int:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from ..cli import _define
 from ..errors import ArchError
+from .common import add_defines
 
 
 def _positive_float(text: str) -> float:
@@ -42,9 +42,7 @@ def add_parser(sub):
                    help="objective, or several separated by commas (NSGA-II); default flops")
     p.add_argument("--budget", metavar="B", help="bind the space's `budget` argument "
                    "(e.g. 300M, 4.1G)")
-    p.add_argument("-D", dest="defines", action="append", type=_define, default=[],
-                   metavar="NAME=VALUE", help="bind a space argument (an expression), "
-                   "e.g. -D size=224 -D classes=1000")
+    add_defines(p, "bind a space argument (an expression), e.g. -D size=224 -D classes=1000")
     p.add_argument("--storage", metavar="URL", help="an Optuna RDB storage URL (default: "
                    "sqlite:///OUT/study.db); e.g. postgresql://user@host/db for several workers")
     p.add_argument("--study", metavar="S", help="study name (default: the space's name)")
@@ -69,7 +67,7 @@ def add_parser(sub):
     p.add_argument("--force", action="store_true", help="overwrite another search's results "
                    "in --out; delete a same-named study run with other settings")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p
+    p.set_defaults(run=run)
 
 
 def config_from_args(args):
