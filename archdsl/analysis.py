@@ -15,8 +15,6 @@ MAX_MEMORY = 64 * 2 ** 30  # bytes of float32 activations: all op outputs, as tr
 
 def node_cost(g, key) -> dict:
     d = g.nodes[key]
-    if d["op"] == "input":
-        return {"params": 0, "flops": 0, "macs": 0, "memory": math.prod(d["shape"]) * BYTES}
     op = ops.OPS[d["op"]]
     in_shapes = [g.nodes[p]["shape"] for p in ir.predecessors(g, key)]
     c = op.cost(d["args"], in_shapes, d["shape"])
@@ -25,12 +23,13 @@ def node_cost(g, key) -> dict:
 
 
 def layers(g) -> list:
-    """One row per primitive op, in execution order (the input excluded)."""
+    """One row per primitive op, in execution order (the inputs excluded)."""
     rows = []
+    inputs = g.graph["inputs"]
     for key in ir.execution_order(g):
-        d = g.nodes[key]
-        if d["op"] == "input":
+        if key in inputs:
             continue
+        d = g.nodes[key]
         row = {"name": key, "op": d["op"], "shape": list(d["shape"]), **node_cost(g, key)}
         if d.get("aux"):
             row["aux"] = True

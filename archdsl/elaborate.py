@@ -17,7 +17,7 @@ from typing import Optional
 from . import ir, ops, syntax
 from .errors import ArchError, Span
 from .loader import FileScope
-from .values import CALLABLE, DefValue, OpValue, Partial, Shape, unwrap
+from .values import CALLABLE, DefValue, OpValue, Partial, show, unwrap
 
 MAX_NODES = 1_000_000  # IR nodes one elaboration may create (ARCHDSL_MAX_NODES overrides)
 MAX_CALL_DEPTH = 200  # nested block calls
@@ -114,10 +114,9 @@ class Elaborator:
         if self.input_override is not None:
             shape = tuple(self.input_override)
         self.graph.graph["input_shape"] = list(shape)
-        ir.add_node(self.graph, ir.INPUT, op="input", args={}, shape=shape, scope=(),
-                    span=body[0].span)
-        self.graph.graph["inputs"] = [ir.INPUT]
         top = Scope("", ())
+        self._add(ir.INPUT, ops.INPUT.name, {}, shape, top, body[0].span, [])
+        self.graph.graph["inputs"] = [ir.INPUT]
         out = self.body(body[1:], env, top, ir.INPUT)
         self.graph.graph["outputs"] = [out]
         return self.graph
@@ -143,7 +142,7 @@ class Elaborator:
         if not (isinstance(v, list) and len(v) in (1, 3)
                 and all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in v)):
             raise ArchError(f"input must be [C, H, W] (or [N]) of positive integers, "
-                            f"got {ops.show(v)}", span)
+                            f"got {show(v)}", span)
         return tuple(v)
 
     # ================================================================== statements
@@ -187,7 +186,7 @@ class Elaborator:
         if isinstance(n, float) and n.is_integer():
             n = int(n)
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-            raise ArchError(f"x N needs a non-negative integer, got {ops.show(n)}", expr.span)
+            raise ArchError(f"x N needs a non-negative integer, got {show(n)}", expr.span)
         if n > MAX_LOOP:
             raise ArchError(f"loop too large: x {n} (limit {MAX_LOOP:,})", expr.span)
         return n
@@ -214,9 +213,9 @@ class Elaborator:
                 if e.span is None or e.span.file != where:
                     raise
                 # Locate it at the label: the template's own text is not a file to point into.
-                raise ArchError(f"in the name template {{{ops.show(m.group(1))[1:-1]}}}: "
+                raise ArchError(f"in the name template {{{show(m.group(1))[1:-1]}}}: "
                                 f"{e.message}", label.span) from None
-            out.append(ops.show(value) if not isinstance(value, str) else value)
+            out.append(show(value) if not isinstance(value, str) else value)
             pos = m.end()
         out.append(text[pos:])
         return "".join(out)
@@ -261,7 +260,7 @@ class Elaborator:
         except KeyError:
             raise ArchError(f"unknown op or block '{name}'", span) from None
         if not isinstance(value, CALLABLE):
-            raise ArchError(f"'{name}' is {ops.show(value)}, not an op or block", span)
+            raise ArchError(f"'{name}' is {show(value)}, not an op or block", span)
         return value
 
     def _apply_once(self, s: syntax.Apply, env, scope, x, name):
@@ -324,9 +323,9 @@ class Elaborator:
                 if p.default is ops.REQUIRED:
                     raise ArchError(f"{op.name} needs argument '{p.name}'", span)
                 bound[p.name] = p.default
-            elif not (bound[p.name] is None and p.default is None):
+            else:
                 try:
-                    bound[p.name] = ops.check_kind(op.name, p, bound[p.name])
+                    bound[p.name] = ops.check(op.name, p, bound[p.name])
                 except ArchError as e:
                     raise e.with_span(span)
         return bound
@@ -447,8 +446,9 @@ class Elaborator:
         return f"{scope.prefix}{kind}#{n}"
 
     def _stmt_Parallel(self, s: syntax.Parallel, env, scope, x):
-        if s.merge not in ops.MERGES:
-            raise ArchError(f"parallel needs one of {', '.join(ops.MERGES)}, got '{s.merge}'",
+        op = ops.lookup(s.merge)
+        if op is None or op.merge is None:
+            raise ArchError(f"parallel needs one of {', '.join(ops.merges())}, got '{s.merge}'",
                             s.span)
         outs = self._branches(s.body, env.child(), scope, x)
         if not outs:
@@ -476,7 +476,7 @@ class Elaborator:
     def _iterate(self, s, env, x) -> list:
         it = self.eval(s.iterable, env, self._shape(x))
         if not isinstance(it, list):
-            raise ArchError(f"for ... in needs a list or range(), got {ops.show(it)}",
+            raise ArchError(f"for ... in needs a list or range(), got {show(it)}",
                             s.iterable.span)
         return it
 
@@ -490,7 +490,7 @@ class Elaborator:
     def _choose(self, s: syntax.If, env, x):
         cond = self.eval(s.cond, env, self._shape(x))
         if not isinstance(cond, bool):
-            raise ArchError(f"if needs true or false, got {ops.show(cond)}", s.cond.span)
+            raise ArchError(f"if needs true or false, got {show(cond)}", s.cond.span)
         return s.then if cond else s.other
 
     def _stmt_If(self, s: syntax.If, env, scope, x):
@@ -623,9 +623,9 @@ class Elaborator:
         obj = self.eval(e.obj, env, s)
         idx = self.eval(e.index, env, s)
         if not isinstance(obj, (list, str)):
-            raise ArchError(f"cannot index {ops.show(obj)}", e.span)
+            raise ArchError(f"cannot index {show(obj)}", e.span)
         if not isinstance(idx, int) or isinstance(idx, bool):
-            raise ArchError(f"an index must be an integer, got {ops.show(idx)}", e.span)
+            raise ArchError(f"an index must be an integer, got {show(idx)}", e.span)
         if not -len(obj) <= idx < len(obj):
             raise ArchError(f"index {idx} is out of range for a list of {len(obj)}", e.span)
         return obj[idx]
@@ -661,7 +661,7 @@ class Elaborator:
                 return value
         func = self.eval(e.func, env, s)
         if not isinstance(func, CALLABLE):
-            raise ArchError(f"{ops.show(func)} is not callable", e.span)
+            raise ArchError(f"{show(func)} is not callable", e.span)
         args, kwargs = self._eval_args(e.args, env, s)
         if isinstance(func, Partial):
             return func.bind(args, kwargs)
@@ -698,15 +698,14 @@ class Elaborator:
             raise ArchError(f"{what} takes (CALL, in=[C, H, W])", e.span)
         value = args[0]
         if not isinstance(value, CALLABLE):
-            raise ArchError(f"{what} needs a block or op call, got {ops.show(value)}", e.span)
+            raise ArchError(f"{what} needs a block or op call, got {show(value)}", e.span)
         shape = self._input_shape(kwargs["in"], e.span)
-        key = (id(value), ops.show(value), shape)
+        key = (id(value), show(value), shape)
         if key not in self._cost_cache:
             sub = Elaborator(self.max_nodes)
             sub.chain = list(self.chain)
             sub.graph = ir.new_graph("cost")
-            ir.add_node(sub.graph, ir.INPUT, op="input", args={}, shape=shape, scope=(),
-                        span=e.span)
+            sub._add(ir.INPUT, ops.INPUT.name, {}, shape, Scope("", ()), e.span, [])
             sub.graph.graph["inputs"] = [ir.INPUT]
             target, pargs, pkwargs = unwrap(value)
             out = sub.apply(target, pargs, pkwargs, Scope("", ()), [ir.INPUT], None, e.span)
@@ -720,13 +719,13 @@ class Elaborator:
 
 def _number(v, what, span):
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ArchError(f"{what} needs a number, got {ops.show(v)}", span)
+        raise ArchError(f"{what} needs a number, got {show(v)}", span)
     return v
 
 
 def _truth(v, span) -> bool:
     if not isinstance(v, bool):
-        raise ArchError(f"expected true or false, got {ops.show(v)}", span)
+        raise ArchError(f"expected true or false, got {show(v)}", span)
     return v
 
 
@@ -825,7 +824,7 @@ def _range(span, *args):
         raise ArchError(f"range() takes 1 to 3 arguments, got {len(args)}", span)
     for a in args:
         if not isinstance(a, int) or isinstance(a, bool):
-            raise ArchError(f"range() needs integers, got {ops.show(a)}", span)
+            raise ArchError(f"range() needs integers, got {show(a)}", span)
     if len(args) == 3 and args[2] == 0:
         raise ArchError("range() step must not be zero", span)
     r = range(*args)
@@ -847,7 +846,7 @@ def _sum(span, *args):
 def _round(span, *args):
     if len(args) == 2:
         if not isinstance(args[1], int) or isinstance(args[1], bool):
-            raise ArchError(f"round()'s digits must be an integer, got {ops.show(args[1])}", span)
+            raise ArchError(f"round()'s digits must be an integer, got {show(args[1])}", span)
         return _checked(round(_number(args[0], "round", span), args[1]), span)
     return _one("round", lambda x, sp: int(round(x)))(span, *args)
 

@@ -568,8 +568,7 @@ class _ToAst(Transformer_NonRecursive):
         return Group(label, body, repeat, self._span(meta))
 
     def parallel_stmt(self, meta, c):
-        return Parallel(self._name(c[0]) if str(c[0]) not in ("concat", "add", "mul", "mean")
-                        else str(c[0]), c[1], self._span(meta))
+        return Parallel(self._name(c[0]), c[1], self._span(meta))
 
     def residual_stmt(self, meta, c):
         return Residual(c[0], c[1], self._span(meta))

@@ -1,8 +1,9 @@
 """Run-time values of the language besides numbers, strings, booleans, none and lists:
-blocks, networks and ops as values, and calls with some arguments already bound."""
+blocks, networks and ops as values, and calls with some arguments already bound; and `show`,
+a value as the language writes it (for messages)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,7 +46,6 @@ class Partial:
         return self.target.name
 
     def describe(self) -> str:
-        from .ops import show
         parts = [show(a) for a in self.args] + [f"{k}={show(v)}" for k, v in self.kwargs]
         return f"{self.target.name}({', '.join(parts)})"
 
@@ -66,7 +66,28 @@ def unwrap(value):
     return value, [], {}
 
 
-@dataclass
-class Shape:
-    """`in`: the shape of the current statement's input, read as in.c / in.h / in.w."""
-    dims: tuple = field(default_factory=tuple)
+_STRING_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _escape(ch: str) -> str:
+    if ch in _STRING_ESCAPES:
+        return _STRING_ESCAPES[ch]
+    if ch.isprintable():
+        return ch
+    n = ord(ch)
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
+
+
+def show(v) -> str:
+    """A value as the language writes it (strings escaped, so a message stays one line)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return "none"
+    if isinstance(v, str):
+        return '"' + "".join(map(_escape, v)) + '"'
+    if isinstance(v, list):
+        return "[" + ", ".join(show(x) for x in v) + "]"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(getattr(v, "describe", lambda: v)())

@@ -136,6 +136,11 @@ def test_subsample_is_window_sum_times_coefficient_plus_bias():
     assert sum(p.numel() for p in s.parameters()) == 4  # 2 per channel
 
 
+def test_same_padding_follows_tensorflow():
+    # TensorFlow's rule: total padding max((out-1)*s + k - size, 0), the extra pixel at the end.
+    assert torch_layers.same_padding(224, 11, 4) == (3, 4)
+
+
 def test_same_padding_is_asymmetric_like_tensorflow():
     # TensorFlow: out = ceil(in / s); pad_total split with the extra pixel at the bottom/right.
     net = archdsl.load(text="network t { input [2, 8, 8]\n c: conv(3, k=3, s=2, p=\"same\") }")

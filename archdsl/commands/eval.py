@@ -4,7 +4,7 @@ from __future__ import annotations
 from .. import syntax
 from ..elaborate import Elaborator, Env
 from ..loader import Loader, resolve_file_argument
-from ..ops import show
+from ..values import show
 from .common import add_defines
 
 

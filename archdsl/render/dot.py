@@ -9,7 +9,7 @@ from typing import Optional
 
 from ..errors import ArchError
 from .view import Item, View, build_view, describe, display_name, family, fmt_count, fmt_shape, \
-    is_positional, local_name
+    is_positional, local_name, symbol
 
 # Beyond this layout load (nodes plus the virtual nodes dot threads long edges through, see
 # layout_load), a diagram is drawn in "large" mode: edge labels become xlabels, placed after
@@ -36,7 +36,6 @@ FAMILY_COLOURS = {
 }
 SCOPE_COLOUR = "#fcc2d7"      # a collapsed scope (pink), so it never reads as an op
 CLUSTER_FILLS = ("#f8f9fa", "#f1f3f5", "#e9ecef", "#f8f9fa")
-MERGE_SYMBOLS = {"add": "+", "mul": "\u00d7", "mean": "mean", "concat": "concat"}
 FONT = "Helvetica"
 
 
@@ -71,11 +70,11 @@ def _node_attrs(item: Item, annotate) -> dict:
         lines.append(_html(cost))
         a.update(shape="box", style="rounded,filled,bold", fillcolor=SCOPE_COLOUR,
                  label="<" + "<BR/>".join(lines) + ">")
-    elif item.op == "input":
+    elif family(item.op) == "input":
         a.update(shape="box", style="bold,rounded", fillcolor="white",
                  label=f"<<B>input</B><BR/>{_html(fmt_shape(item.shape))}>")
     elif family(item.op) == "merge":
-        sym = MERGE_SYMBOLS.get(item.op, item.op)
+        sym = symbol(item.op)
         big = len(sym) == 1
         a.update(shape="circle" if big else "box", style="filled,rounded", fixedsize="false",
                  fillcolor=FAMILY_COLOURS["merge"], fontcolor="white", color="#343a40",

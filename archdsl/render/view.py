@@ -206,54 +206,21 @@ def fmt_count(n: int) -> str:
     return str(n)
 
 
-def _kernel(v) -> str:
-    if v is None:
-        return ""
-    h, w = ops.pair(v)
-    return f"{h}\u00d7{w}"
-
-
-def _stride(v) -> str:
-    if v is None:
-        return ""
-    h, w = ops.pair(v)
-    return "" if (h, w) == (1, 1) else (f" s{h}" if h == w else f" s{h}\u00d7{w}")
-
-
 def describe(op: str, args: dict) -> str:
-    """A short text for an op and its arguments: `conv 3×3 s2 g32 → 128`, `maxpool 3×3 s2`."""
-    a = args or {}
-    if op == "conv":
-        text = f"conv {_kernel(a.get('k', 1))}{_stride(a.get('s', 1))}"
-        if a.get("d", 1) not in (1, [1, 1]):
-            text += f" d{a['d']}"
-        if a.get("groups", 1) != 1:
-            text += f" g{a['groups']}"
-        if a.get("table") is not None:
-            text += " table"
-        return f"{text} \u2192 {a.get('out')}"
-    if op in ("maxpool", "avgpool"):
-        return f"{op} {_kernel(a.get('k'))}{_stride(a.get('s', a.get('k')))}"
-    if op == "fc":
-        return f"fc \u2192 {a.get('out')}"
-    if op == "adaptive_avgpool":
-        return f"adaptive avgpool {a.get('h')}\u00d7{a.get('w') or a.get('h')}"
-    if op in ("dropout", "drop_path"):
-        return f"{op} {a.get('p')}"
-    spec = ops.lookup(op)
-    shown = []
-    if spec is not None:
-        for p in spec.params:
-            if p.default is ops.REQUIRED and p.name in a:
-                shown.append(ops.show(a[p.name]))
-    return " ".join([op.replace("_", " ")] + shown)
+    """A short text for an op and its arguments (the registry's label)."""
+    return ops.OPS[op].describe(args)
 
 
 def family(op: str) -> str:
-    if op == "input":
-        return "input"
+    """The op's colour family in the registry ("other" for what it does not know)."""
     spec = ops.lookup(op)
     return spec.family if spec is not None else "other"
+
+
+def symbol(op: str) -> str:
+    """How a diagram draws a merge: its registry symbol (+, ×, concat), else its name."""
+    spec = ops.lookup(op)
+    return spec.symbol if spec is not None else op
 
 
 def local_name(path: str, scope: tuple) -> str:

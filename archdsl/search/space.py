@@ -23,7 +23,7 @@ from .. import analysis, ops, syntax
 from ..elaborate import Elaborator, Env, _compare
 from ..errors import ArchError, _SOURCES
 from ..loader import FileScope, Loader, resolve_file_argument
-from ..values import CALLABLE, DefValue, OpValue, Partial
+from ..values import CALLABLE, DefValue, OpValue, Partial, show
 
 TOTALS = ("flops", "params", "macs", "memory")
 VALID = "valid"  # the constraint set (to 1) when the network could not be built
@@ -117,7 +117,7 @@ def literal(v) -> str:
     if isinstance(v, Partial):
         parts = [literal(a) for a in v.args] + [f"{k}={literal(x)}" for k, x in v.kwargs]
         return f"{v.target.name}({', '.join(parts)})"
-    raise ArchError(f"cannot write {ops.show(v)} as a literal")
+    raise ArchError(f"cannot write {show(v)} as a literal")
 
 
 class Space:
@@ -177,7 +177,7 @@ class Space:
             elif isinstance(stmt, syntax.SpaceNetwork):
                 value = elab.eval(stmt.call, env, None)
                 if not isinstance(value, CALLABLE):
-                    raise ArchError(f"`network` needs a network call, got {ops.show(value)}",
+                    raise ArchError(f"`network` needs a network call, got {show(value)}",
                                     stmt.span)
                 point.value = value
                 point.network_span = stmt.span
@@ -207,7 +207,7 @@ class Space:
         while isinstance(dom, syntax.Ternary):
             cond = elab.eval(dom.cond, env, None)
             if not isinstance(cond, bool):
-                raise ArchError(f"expected true or false, got {ops.show(cond)}", dom.cond.span)
+                raise ArchError(f"expected true or false, got {show(cond)}", dom.cond.span)
             dom = dom.then if cond else dom.other
         name = stmt.name
         if isinstance(dom, syntax.Call) and isinstance(dom.func, syntax.Name) \
@@ -221,7 +221,7 @@ class Space:
         choices = elab.eval(dom, env, None)
         if not isinstance(choices, list) or not choices:
             raise ArchError(f"param {name} needs a non-empty list, range(lo, hi[, step]) or "
-                            f"log(lo, hi), got {ops.show(choices)}", dom.span)
+                            f"log(lo, hi), got {show(choices)}", dom.span)
         if all(isinstance(c, (bool, int, float, str)) or c is None for c in choices):
             return trial.suggest_categorical(name, choices)
         # Lists, blocks, calls: Optuna stores the choice by its written form.
@@ -268,7 +268,7 @@ class Space:
             else:
                 ok = elab.eval(cond, env, None)
                 if not isinstance(ok, bool):
-                    raise ArchError(f"require needs true or false, got {ops.show(ok)}",
+                    raise ArchError(f"require needs true or false, got {show(ok)}",
                                     cond.span)
                 value = 0.0 if ok else 1.0
         except ArchError as e:
