@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from .. import syntax
-from ..elaborate import Elaborator, Env
+from ..elaborate import Elaborator
+from ..evaluate import Env
 from ..loader import Loader, resolve_file_argument
 from ..values import show
 from .common import add_defines

@@ -10,10 +10,11 @@ import io
 import math
 from pathlib import Path
 
-from ..errors import _SOURCES
+from ..elaborate import VALID
+from ..errors import registered_source
 from ..files import atomic_write
 from ..loader import STDLIB
-from .space import VALID, literal
+from ..values import literal
 
 FIXED = ("space", "number", "state", "feasible")
 TOTALS = ("flops", "params", "macs")
@@ -95,7 +96,7 @@ def _definition_texts(space) -> list:
 
 
 def _slice(span) -> str:
-    text = _SOURCES.get(span.file)
+    text = registered_source(span.file)
     if text is None:
         text = Path(span.file).read_text(encoding="utf-8")
     lines = text.splitlines()

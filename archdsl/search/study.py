@@ -170,7 +170,7 @@ def _redact(url: str) -> str:
 
 
 def _meta(space, objectives, space_file: str) -> dict:
-    from .space import literal
+    from ..values import literal
     return {"space": space.name, "file": str(Path(space_file).resolve()) if not
             space_file.startswith("zoo:") else space_file,
             "args": {k: literal(v) for k, v in space.args.items()},
