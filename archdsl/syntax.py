@@ -318,7 +318,7 @@ class _BracketNewlines:
 
 @functools.lru_cache(maxsize=None)
 def _parser() -> lark.Lark:
-    # Lark's cache file makes start-up cheaper: measured in bench/bench_parse.py.
+    # Lark's cache file makes start-up cheaper: measured in bench/bench_language.py.
     cache = os.environ.get("ARCHDSL_LARK_CACHE", "1") != "0"
     return lark.Lark(
         GRAMMAR_PATH.read_text(encoding="utf-8"),
@@ -357,10 +357,7 @@ def parse(text: str, file: str = "<string>") -> Module:
         tok = e.token
         if tok.type == "$END":
             what = "unexpected end of file"
-            line = text.count("\n") + 1
-            col = len(text.rsplit("\n", 1)[-1]) + 1
-            if not text.endswith("\n") or True:
-                line, col = _last_position(text)
+            line, col = _last_position(text)
         else:
             shown = "newline" if tok.type == "_NL" else repr(str(tok))
             what = f"unexpected {shown}"
@@ -584,6 +581,8 @@ class _ToAst(Transformer_NonRecursive):
         if isinstance(other, If):
             other = (other,)
         return If(c[0], c[1], other, self._span(meta))
+
+    space_if = if_stmt  # a space's `if`: the same statement, its bodies space statements
 
     def aux_stmt(self, meta, c):
         label, target, refs = c

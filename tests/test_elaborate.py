@@ -1,5 +1,5 @@
-"""Elaboration semantics of LANGUAGE.md: data flow, naming, merges, loops, blocks as values,
-imports, and PyTorch's exact output-size rules."""
+"""Elaboration semantics of the language (README, "The language"): data flow, naming, merges,
+loops, blocks as values, imports, and PyTorch's exact output-size rules."""
 from __future__ import annotations
 
 import math

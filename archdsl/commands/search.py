@@ -107,20 +107,20 @@ def _num(v) -> str:
 
 def run(args) -> int:
     from ..search.report import best_item
-    from ..search.study import _redact, run_search
+    from ..search.study import redact, run_search
     result = run_search(config_from_args(args))
     out = sys.stdout
-    from ..search.report import _complete, _feasible, info
+    from ..search.report import info, is_complete, is_feasible
     for space, study in result.studies:
         trials = study.get_trials(deepcopy=False)
-        done = sum(1 for t in trials if _complete(t))
-        ok = sum(1 for t in trials if _complete(t) and _feasible(t))
+        done = sum(1 for t in trials if is_complete(t))
+        ok = sum(1 for t in trials if is_complete(t) and is_feasible(t))
         out.write(f"study {study.study_name}: {len(trials)} trials ({done} complete, {ok} "
                   f"feasible)\n")
     best = best_item(result)
     if best is None:
         trials = [t for _, s in result.studies for t in s.get_trials(deepcopy=False)
-                  if _complete(t)]
+                  if is_complete(t)]
         errors = [info(t)["error"] for t in trials if info(t).get("error")]
         if trials and len(errors) == len(trials):
             raise ArchError(f"no trial could be built; the first error:\n{errors[0]}")
@@ -134,7 +134,7 @@ def run(args) -> int:
                   f"params {info(trial).get('params', 0):,}); {params}\n")
     for f in result.files:
         out.write(f"wrote {f}\n")
-    out.write(f"dashboard: optuna-dashboard {_redact(result.storage)}\n")
+    out.write(f"dashboard: optuna-dashboard {redact(result.storage)}\n")
     if result.interrupted:
         out.write(f"interrupted: {result.new_trials} new trial(s) kept; run the same command "
                   f"again to resume\n")

@@ -20,7 +20,7 @@ FIXED = ("space", "number", "state", "feasible")
 TOTALS = ("flops", "params", "macs")
 
 
-def _feasible(t) -> bool:
+def is_feasible(t) -> bool:
     return all(v <= 0 for v in t.constraints.values())
 
 
@@ -29,7 +29,7 @@ def info(t) -> dict:
     return t.user_attrs.get("info") or {}
 
 
-def _complete(t) -> bool:
+def is_complete(t) -> bool:
     from optuna.trial import TrialState
     return t.state == TrialState.COMPLETE
 
@@ -43,7 +43,7 @@ def candidates(result) -> list:
     out = []
     for space, study in result.studies:
         for t in study.get_trials(deepcopy=False):
-            if _complete(t) and _feasible(t) and _finite(t.values):
+            if is_complete(t) and is_feasible(t) and _finite(t.values):
                 out.append((space, study, t))
     return out
 
@@ -179,7 +179,7 @@ def trials_table(result) -> tuple:
     rows = []
     for space, t in trials:
         values = t.values or []
-        row = [space.name, t.number, t.state.name.lower(), _feasible(t)]
+        row = [space.name, t.number, t.state.name.lower(), is_feasible(t)]
         row += [v if math.isfinite(v) else "" for v in values] + [""] * (len(value_cols) - len(values))
         row += [_cell(t.params.get(k)) for k in params]
         inf = info(t)
@@ -230,7 +230,7 @@ def write_edf(result, path: Path) -> bool:
     curves = []
     for space, study in result.studies:
         vals = sorted(t.values[0] for t in study.get_trials(deepcopy=False)
-                      if _complete(t) and _feasible(t) and _finite(t.values))
+                      if is_complete(t) and is_feasible(t) and _finite(t.values))
         if o.name == "accuracy":
             vals = sorted(1 - v for v in vals)
         curves.append((space.name, vals))

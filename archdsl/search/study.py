@@ -102,7 +102,7 @@ def prepare_out(out: Path, storage: str, studies: list, force: bool) -> None:
     except OSError as e:
         raise ArchError(f"cannot create --out {out}: {e.strerror}") from None
     # The URL may hold a password: the marker keeps it redacted, and a digest to compare.
-    atomic_write(marker, json.dumps({"storage": _redact(storage), "storage_sha256":
+    atomic_write(marker, json.dumps({"storage": redact(storage), "storage_sha256":
                                      _digest(storage), "studies": studies}, indent=1) + "\n",
                  force=True)
 
@@ -129,7 +129,7 @@ def make_storage(url: str, attempts: int = 5):
                 _sqlite_wal(storage.engine)
             return storage
         except ModuleNotFoundError as e:
-            raise ArchError(f"--storage {_redact(url)} needs the Python package {e.name!r} "
+            raise ArchError(f"--storage {redact(url)} needs the Python package {e.name!r} "
                             f"(pip install it)") from None
         except Exception as e:  # SQLAlchemy: bad URL, server not reachable, a race, ...
             error = e
@@ -137,7 +137,7 @@ def make_storage(url: str, attempts: int = 5):
                 break
             time.sleep(0.5 + attempt)
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    raise ArchError(f"cannot open --storage {_redact(url)}: {text}")
+    raise ArchError(f"cannot open --storage {redact(url)}: {text}")
 
 
 def _sqlite_wal(engine) -> None:
@@ -156,7 +156,7 @@ def _sqlite_wal(engine) -> None:
     engine.dispose()  # connections made so far reconnect with the pragmas
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     """A storage URL without its password, for messages."""
     if "://" in url and "@" in url:
         scheme, rest = url.split("://", 1)
