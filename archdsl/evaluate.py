@@ -250,7 +250,7 @@ def checked(v, span):
         if math.isnan(v) or math.isinf(v):
             raise ArchError("numeric overflow: the result is not a finite number", span)
     elif isinstance(v, int) and not isinstance(v, bool) and abs(v) >= MAX_INT:
-        raise ArchError(f"numeric overflow: the result exceeds 2^63", span)
+        raise ArchError("numeric overflow: the result exceeds 2^63", span)
     return v
 
 

@@ -15,7 +15,7 @@ are named by string, so the analysis path stays torch-free.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 from .errors import ArchError

@@ -460,7 +460,7 @@ def _unescape(raw: str) -> str:
 class _ToAst(Transformer_NonRecursive):
     """Lark tree to dataclasses. Optional parts arrive as None (maybe_placeholders).
     Non-recursive: 5,000 nested braces or a 20,000-term sum must not hit Python's recursion
-    limit here (tests/test_robustness.py)."""
+    limit here (tests/test_limits.py)."""
 
     def __init__(self, file: str):
         super().__init__()

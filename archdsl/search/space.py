@@ -132,12 +132,6 @@ def load_spaces(path: str, names: Optional[list] = None, defines=(), args: Optio
     bound.update(args or {})
     spaces = []
     for defn in choose_spaces(scope, names):
-        known = {p.name for p in defn.params}
-        unknown = set(bound) - known
-        if unknown:
-            raise ArchError(f"space {defn.name} has no parameter "
-                            f"{', '.join(repr(u) for u in sorted(unknown))} (it takes "
-                            f"{', '.join(p.name for p in defn.params) or 'none'})", defn.span)
         spaces.append(Space(defn, scope, bound, max_nodes))
     for s in spaces:
         s.loader = loader
