@@ -20,40 +20,43 @@ def bind(callee: str, params, args, kwargs, span, default: Callable,
 
     `params` are objects with a `.name`, in positional order. A parameter that is not given
     takes `default(param, bound)` (`bound`: the parameters before it, so defaults may use
-    them), MISSING if it has none; a given value is `check(param, value)`. `into` is the dict
-    to fill (an environment's variables). Raises ArchError located at `span`."""
-    names = [p.name for p in params]
-    if len(args) > len(names):
-        raise ArchError(f"{callee} takes {len(names)} arguments, got {len(args)}", span)
-    given = dict(zip(names, args))
-    for k, v in kwargs.items():
-        if k not in names:
-            raise ArchError(f"{callee} has no parameter '{k}' "
-                            f"(it takes {', '.join(names) or 'none'})", span)
-        if k in given:
-            raise ArchError(f"{callee}: argument '{k}' given twice", span)
-        given[k] = v
+    them), MISSING if it has none; a given value is `check(callee, param, value)`. `into` is
+    the dict to fill (an environment's variables). Raises ArchError located at `span`."""
+    if len(args) > len(params):
+        raise ArchError(f"{callee} takes {len(params)} arguments, got {len(args)}", span)
+    if kwargs:
+        names = [p.name for p in params]
+        for k in kwargs:
+            if k not in names:
+                raise ArchError(f"{callee} has no parameter '{k}' "
+                                f"(it takes {', '.join(names) or 'none'})", span)
     bound = {} if into is None else into
-    for p in params:
-        if p.name in given:
-            value = given[p.name]
+    positional = len(args)
+    for i, p in enumerate(params):
+        name = p.name
+        if i < positional or name in kwargs:
+            if i < positional:
+                if name in kwargs:
+                    raise ArchError(f"{callee}: argument '{name}' given twice", span)
+                value = args[i]
+            else:
+                value = kwargs[name]
             if check is not None:
                 try:
-                    value = check(p, value)
+                    value = check(callee, p, value)
                 except ArchError as e:
                     raise e.with_span(span)
         else:
             value = default(p, bound)
             if value is MISSING:
-                raise ArchError(f"{callee} needs argument '{p.name}'", span)
-        bound[p.name] = value
+                raise ArchError(f"{callee} needs argument '{name}'", span)
+        bound[name] = value
     return bound
 
 
 def bind_op(op: ops.Op, args, kwargs, span) -> dict:
     """An op's arguments, checked against its schema (kinds and value constraints)."""
-    return bind(op.name, op.params, args, kwargs, span, _op_default,
-                lambda p, v: ops.check(op.name, p, v))
+    return bind(op.name, op.params, args, kwargs, span, _op_default, ops.check)
 
 
 def _op_default(p: ops.P, bound):
