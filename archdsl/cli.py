@@ -2,20 +2,27 @@
 
 Each command is one module of `archdsl/commands/` with `add_parser(subparsers)`, which
 registers its arguments and its `run`, and `run(args)`. User errors (ArchError, bad
-arguments) print one located message and exit 1; anything else is a bug and keeps its
-traceback. Importing a command module imports neither torch nor Optuna: they are imported
-when a command that needs them runs, so the analysis commands never import torch.
+arguments) print one located message and exit 1; so do a standard output that is closed
+(refused before any work) or fails (a full device), and an operating-system error naming a
+file. SIGTERM and SIGHUP unwind like Ctrl-C (exit 128 + the signal's number). Anything else is
+a bug and keeps its traceback. Importing a command module imports neither torch nor Optuna:
+they are imported when a command that needs them runs, so the analysis commands (check,
+summary, render, eval) never import torch.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 
+from . import processes
 from .commands import check, render, search, summary, zoo
 from .commands import compile as compile_command
 from .commands import eval as eval_command
 from .commands.common import EPILOG
-from .errors import ArchError
+from .errors import ArchError, Span, format_error
+from .files import reason, shown
 
 COMMANDS = (check, summary, compile_command, eval_command, render, zoo, search)
 
@@ -48,13 +55,81 @@ def _version() -> str:
 def main(argv=None) -> int:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
     args = build_parser().parse_args(argv)
+    stdout, failed = sys.stdout, None
     try:
-        return args.run(args) or 0
+        with processes.signals_interrupt():
+            if stdout is None:  # `>&-`: refuse before the work, not after it
+                raise ArchError("standard output is closed; redirect it (>/dev/null) instead")
+            sys.stdout = _WatchedStdout(stdout)
+            try:
+                code = args.run(args) or 0
+                sys.stdout.flush()  # a full stdout (>/dev/full) fails here at the latest
+            finally:
+                failed, sys.stdout = getattr(sys.stdout, "failed", None), stdout
+            return code
     except ArchError as err:
-        sys.stderr.write(err.format() + "\n")
+        _report(err.format())
         return 1
-    except KeyboardInterrupt:
-        sys.stderr.write("archdsl: interrupted\n")
-        return 130
+    except KeyboardInterrupt as e:
+        signum = getattr(e, "signum", signal.SIGINT)
+        _report(f"archdsl: {'interrupted' if signum == signal.SIGINT else 'terminated'}")
+        return 128 + signum
     except BrokenPipeError:
+        _silence_stdout()
         return 0
+    except OSError as e:
+        if e is failed:
+            _silence_stdout()
+            message = f"archdsl: error: cannot write to standard output: {reason(e)}"
+        elif e.filename is not None:  # e.g. a directory a command creates
+            message = format_error(reason(e), Span(shown(e.filename), 0, 0))
+        else:
+            raise
+        _report(message)
+        return 1
+
+
+class _WatchedStdout:
+    """sys.stdout while a command runs, remembering the error a write or flush raised: main
+    tells a failing stdout from any other OSError by it."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.failed = None
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except OSError as e:
+            self.failed = e
+            raise
+
+    def flush(self):
+        try:
+            return self._stream.flush()
+        except OSError as e:
+            self.failed = e
+            raise
+
+    def __getattr__(self, name):  # isatty, fileno, encoding, buffer, ...
+        return getattr(self._stream, name)
+
+
+def _report(text: str) -> None:
+    """An error for the user on stderr, unless stderr itself is closed or broken."""
+    try:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+    except (AttributeError, OSError):
+        pass
+
+
+def _silence_stdout() -> None:
+    """Point the broken stdout at /dev/null, so that the interpreter's own flush at exit does
+    not fail once more (the recipe of Python's documentation for SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):
+        pass

@@ -94,12 +94,10 @@ def _quote(span: Span) -> list[str]:
     text = _SOURCES.get(span.file)
     if text is None:
         return []
-    lines = text.split("\n")  # as the parser counts lines (splitlines also splits at \f, \x1c...)
-    if not 1 <= span.line <= len(lines):
+    line = _line(text, span.line)
+    if line is None:
         return []
-    # Control characters and line separators would move the caret or break the message into
-    # more lines; show them as spaces.
-    src = "".join(ch if ch.isprintable() else " " for ch in lines[span.line - 1].rstrip("\r"))
+    src = line.rstrip("\r")
     col = span.col
     width = 1
     if span.end_line == span.line and span.end_col and span.end_col > span.col:
@@ -111,7 +109,27 @@ def _quote(span: Span) -> list[str]:
         src = pre + shown + post
         col = col - start + len(pre)
         width = max(1, min(width, len(pre) + len(shown) - col + 1))
+    # Control characters and line separators would move the caret or break the message into
+    # more lines; show them as spaces.
+    src = "".join(ch if ch.isprintable() else " " for ch in src)
     return [f"  {src}", "  " + " " * (col - 1) + "^" + "~" * (width - 1)]
+
+
+def _line(text: str, number: int) -> Optional[str]:
+    """Line `number` (from 1) of `text`, split at "\n" only, as the parser counts lines
+    (splitlines also splits at \f, \x1c, ...). Found by bisection on counts of newlines, so
+    that quoting a 60 MB file makes no list of its lines."""
+    if number < 1 or number > text.count("\n") + 1:
+        return None
+    lo, hi = 0, len(text)  # the smallest offset with number - 1 newlines before it
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if text.count("\n", 0, mid) < number - 1:
+            lo = mid + 1
+        else:
+            hi = mid
+    end = text.find("\n", lo)
+    return text[lo:] if end < 0 else text[lo:end]
 
 
 def format_error(message: str, span: Optional[Span], chain: tuple = ()) -> str:

@@ -4,19 +4,27 @@ then the standard library), and gives each file the scope of names it can see.
 A file sees its own definitions, then those of the files it uses (transitively), then the
 standard library (the prelude). Its own definitions shadow the others; the same name defined
 by two different used files is an error naming both places; so is an import cycle.
+
+Files are read through `files.read_source` (regular files only, a size limit). A file named
+`.arch` must be one after its symlinks are followed (`passwd.arch -> /etc/passwd` is refused
+without a byte of it read or quoted); `zoo:NAME` names only a network file of the zoo, never a
+path (`zoo:../x`, `zoo:/abs/x`).
 """
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from . import syntax
 from .errors import ArchError, Span, forget_source
+from .files import read_source, reason, shown
 
 STDLIB = Path(__file__).resolve().parent / "stdlib"
 ZOO = Path(__file__).resolve().parent / "zoo"
+SPACES = Path(__file__).resolve().parent / "spaces"  # search/*.arch, shipped as the zoo is
 
 
 @dataclass(eq=False)
@@ -41,12 +49,7 @@ class Loader:
 
     # -- entry points
     def load_path(self, path: str) -> FileScope:
-        p = Path(path)
-        if not p.exists():
-            raise ArchError("no such file", Span(str(path), 0, 0))
-        if p.is_dir():
-            raise ArchError("is a directory, not an .arch file", Span(str(path), 0, 0))
-        return self._load(str(p), None)
+        return self._load(str(Path(path)), None)
 
     def load_text(self, text: str, file: str = "<string>") -> FileScope:
         return self._build(file, syntax.parse(text, file), base=Path.cwd())
@@ -54,11 +57,13 @@ class Loader:
     # -- internals
     def _read(self, path: str, span: Optional[Span]) -> str:
         forget_source(path)  # a message about this read must not quote an older version
-        try:
-            data = Path(path).read_bytes()
-        except OSError as e:
-            raise ArchError(f"cannot read {path}: {e.strerror}", span or Span(path, 0, 0)) \
-                from None
+        if path.endswith(".arch") and "\x00" not in path:  # read_source refuses a NUL
+            target = os.path.realpath(path)
+            if not target.endswith(".arch"):
+                subject = "" if span is None else f"{shown(path)} "
+                raise ArchError(f"{subject}is a symlink to {shown(target)}, which is not an "
+                                f".arch file", span or Span(shown(path), 0, 0))
+        data = read_source(path, span)
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -66,10 +71,13 @@ class Loader:
             line = data.count(b"\n", 0, e.start) + 1
             col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
             raise ArchError(f"not UTF-8 text (byte 0x{data[e.start]:02x})",
-                            Span(path, line, col)) from None
+                            Span(shown(path), line, col)) from None
 
     def _load(self, path: str, span: Optional[Span]) -> FileScope:
-        key = str(Path(path).resolve())
+        try:
+            key = str(Path(path).resolve())
+        except (OSError, ValueError):  # a name no file can have: read_source says why
+            key = os.path.abspath(path)
         for loading, site in self._loading:
             if loading == key:
                 cycle = " -> ".join(Path(p).name for p, _ in self._loading[
@@ -131,12 +139,21 @@ class Loader:
         into[name] = entry
 
     def _resolve_use(self, item: syntax.Use, base: Path) -> str:
+        if "\x00" in item.path:
+            raise ArchError(f"cannot read {shown(item.path)!r}: a file name cannot contain a NUL "
+                            f"character", item.span)
         for root in (base, STDLIB):
             candidate = root / item.path
-            if candidate.is_file():
-                return str(candidate)
-        raise ArchError(f"cannot find {item.path!r} (looked in {base} and the standard library)",
-                        item.span)
+            try:
+                os.stat(candidate)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except OSError as e:  # e.g. a name too long: say so rather than "cannot find"
+                raise ArchError(f"cannot read {shown(item.path)!r}: {reason(e)}",
+                                item.span) from None
+            return str(candidate)  # read_source refuses what is not a regular file
+        raise ArchError(f"cannot find {shown(item.path)!r} (looked in {shown(base)} and the "
+                        f"standard library)", item.span)
 
     @staticmethod
     def _is_stdlib(file: str) -> bool:
@@ -173,12 +190,15 @@ def _parse_stdlib(path: str, text: str) -> syntax.Module:
 
 
 def resolve_file_argument(arg: str) -> str:
-    """`zoo:NAME` names a network of the zoo shipped inside the package."""
-    if arg.startswith("zoo:"):
-        name = arg[4:]
-        path = ZOO / f"{name}.arch"
-        if not path.is_file():
-            known = sorted(p.stem for p in ZOO.glob("*.arch"))
-            raise ArchError(f"the zoo has no network {name!r}; it has: {', '.join(known)}")
-        return str(path)
+    """`zoo:NAME` names a network of the zoo shipped inside the package, `search:NAME` one of
+    its search-space files (search/NAME.arch). NAME is looked up among the shipped file names,
+    never used as a path, so nothing outside those directories can be named this way."""
+    for prefix, folder, what in (("zoo:", ZOO, "the zoo has no network"),
+                                 ("search:", SPACES, "no search space file ships with archdsl named")):
+        if arg.startswith(prefix):
+            name = arg[len(prefix):]
+            known = sorted(p.stem for p in folder.glob("*.arch"))
+            if name not in known:
+                raise ArchError(f"{what} {shown(name)!r}; it has: {', '.join(known)}")
+            return str(folder / f"{name}.arch")
     return arg

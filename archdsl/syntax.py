@@ -299,20 +299,39 @@ if not GRAMMAR_PATH.exists():  # running from a source checkout: grammars/ sits 
     GRAMMAR_PATH = Path(__file__).resolve().parent.parent / "grammars" / "archdsl.lark"
 
 
-class _BracketNewlines:
-    """Post-lexer: a newline inside ( ) or [ ] does not end a statement."""
+MAX_TOKENS = 200_000  # per file or expression, newlines and comments aside
+MAX_TEXT = 64 * 2 ** 20  # characters of text to parse (files.MAX_SOURCE_BYTES for files)
+
+
+class _TooManyTokens(Exception):
+    def __init__(self, token):
+        super().__init__(token)
+        self.token = token
+
+
+class _Newlines:
+    """Post-lexer: a newline inside ( ) or [ ] does not end a statement; consecutive _NL
+    tokens (the grammar's _NL stops after 1,000 comments) are one; past MAX_TOKENS tokens the
+    parse stops, before the parser has built anything for them."""
 
     always_accept = ("_NL",)
 
     def process(self, stream):
-        depth = 0
+        depth, count, newline = 0, 0, False
         for tok in stream:
-            if tok.type in ("LPAR", "LSQB"):
-                depth += 1
-            elif tok.type in ("RPAR", "RSQB"):
-                depth = max(0, depth - 1)
-            elif tok.type == "_NL" and depth:
-                continue
+            if tok.type == "_NL":
+                if depth or newline:
+                    continue
+                newline = True
+            else:
+                newline = False
+                if tok.type in ("LPAR", "LSQB"):
+                    depth += 1
+                elif tok.type in ("RPAR", "RSQB"):
+                    depth = max(0, depth - 1)
+            count += 1
+            if count > MAX_TOKENS:
+                raise _TooManyTokens(tok)
             yield tok
 
 
@@ -326,7 +345,7 @@ def _parser() -> lark.Lark:
         start=["start", "expr_only"],
         propagate_positions=True,
         maybe_placeholders=True,
-        postlex=_BracketNewlines(),
+        postlex=_Newlines(),
         cache=cache,
     )
 
@@ -346,12 +365,51 @@ def _describe_expected(expected) -> str:
     return "; expected " + ", ".join(names)
 
 
+def _limits(text: str, file: str, what: str) -> str:
+    """The text to parse: a UTF-8 byte order mark at its start is dropped (as Python does), and
+    text beyond MAX_TEXT characters is refused before the lexer sees it."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if len(text) > MAX_TEXT:
+        raise ArchError(f"{what} has {len(text):,} characters; the limit is "
+                        f"{MAX_TEXT // 2 ** 20} Mi", Span(file, 1, 1))
+    return text
+
+
+def _unexpected_character(text: str, pos: int) -> str:
+    ch = text[pos]
+    if ch == '"':
+        end = text.find("\n", pos)
+        rest = text[pos + 1:end if end >= 0 else len(text)]
+        escapes = 0
+        for m in re.finditer(r'\\.|"', rest):
+            if m[0] == '"':  # the string ends on its line: it has too many escapes
+                # The grammar bounds the escapes of one string (see its STRING terminal).
+                bound = re.search(r"\{0,(\d+)\}",
+                                  _parser().get_terminal("STRING").pattern.value)
+                return f"string literal with {escapes:,} escapes (at most {int(bound[1]):,})"
+            escapes += 1
+        return "unterminated string (a string ends on the line it starts)"
+    if ch.isdigit():
+        return f"unexpected character {ch!r}: numbers are written with the ASCII digits 0-9"
+    return f"unexpected character {ch!r}"
+
+
+def _too_many_tokens(file: str, what: str, tok) -> ArchError:
+    return ArchError(f"{what} has more than {MAX_TOKENS:,} tokens (names, numbers, operators; "
+                     f"the limit); split it into files or use loops and blocks",
+                     Span(file, tok.line, tok.column))
+
+
 def parse(text: str, file: str = "<string>") -> Module:
+    text = _limits(text, file, "the file")
     register_source(file, text)
     try:
         tree = _parser().parse(text, start="start")
+    except _TooManyTokens as e:
+        raise _too_many_tokens(file, "the file", e.token) from None
     except lark.exceptions.UnexpectedCharacters as e:
-        raise ArchError(f"unexpected character {text[e.pos_in_stream]!r}",
+        raise ArchError(_unexpected_character(text, e.pos_in_stream),
                         Span(file, e.line, e.column)) from None
     except lark.exceptions.UnexpectedToken as e:
         tok = e.token
@@ -380,9 +438,12 @@ def _transform(file: str, tree):
 
 
 def parse_expr(text: str, file: str = "<expr>"):
+    text = _limits(text, file, "the expression")
     register_source(file, text)
     try:
         tree = _parser().parse(text, start="expr_only")
+    except _TooManyTokens as e:
+        raise _too_many_tokens(file, "the expression", e.token) from None
     except lark.exceptions.UnexpectedInput as e:
         line = getattr(e, "line", 1) or 1
         col = getattr(e, "column", 1) or 1

@@ -1,11 +1,12 @@
 """Speed of `archdsl search`, as ratios against baselines measured side by side in one run.
 
-1. Trials per second of a `flops` search of search/vgg.arch with SQLite storage (target
-   >= 20/s): archdsl's way (sample in memory, one transaction per finished trial; the whole
-   command, start-up and outputs included, and its trial loop alone) against
-   Optuna's ordinary way with the same objective and storage (every suggest, attribute and
-   constraint a transaction of its own), and against Optuna's in-memory storage (no
-   storage at all: the ceiling).
+1. Trials per second of a 200-trial `flops` search of search/vgg.arch with SQLite storage
+   (target >= 20/s for the whole command): archdsl's way (sample in memory, one
+   transaction per finished trial; the whole `archdsl search` process, start-up and
+   outputs included; run_search in-process; its trial loop alone) against Optuna's own
+   loop, `study.optimize`, on the same storage with a hand-written objective building the
+   same networks through archdsl's Python API (the baseline, ratio 1), with archdsl's own
+   objective, and with Optuna's in-memory storage (no storage at all).
 2. With --accuracy: an `accuracy` search of 20 trials of search/vgg.arch under a 10M FLOP
    budget on scikit-learn's digits resized to 3x32x32 (3 epochs, one torch thread per
    trial, median pruner): its wall time and the best validation accuracy.
@@ -27,7 +28,36 @@ ROOT = Path(__file__).resolve().parent.parent
 VGG = str(ROOT / "search" / "vgg.arch")
 
 
-def flops_rates(trials: int) -> dict:
+BUDGET = 50_000_000  # vgg's default budget
+
+
+def hand_written_objective():
+    """The objective a user would write for Optuna's own loop: the same params as
+    search/vgg.arch's `vgg` space, the same network built through archdsl's Python API
+    (`archdsl.load(FILE, network="vgg_net", ...)`), the same budget as a constraint, the
+    worst value for a network over budget (as archdsl gives it)."""
+    import archdsl
+
+    def objective(trial):
+        stages = trial.suggest_int("stages", 2, 5)
+        w = trial.suggest_categorical("w", [8, 16, 32, 64])
+        depths = [trial.suggest_int(f"d{i}", 1, 3) for i in range(1, 6)]
+        widths = [min(w * 2 ** i, 512) for i in range(5)]
+        net = archdsl.load(VGG, network="vgg_net", widths=widths, depths=depths, stages=stages)
+        flops = net.totals()["flops"]
+        trial.set_constraint("flops <= budget", (flops - BUDGET) / max(flops, BUDGET))
+        return float(flops) if flops <= BUDGET else float("-inf")
+
+    return objective
+
+
+def flops_rates(trials: int, rounds: int = 3) -> dict:
+    """{method: (median trials/s, median of the per-round ratios to Optuna's loop with the
+    hand-written objective)}; every round runs every method once, in alternating order, so
+    that a load that comes and goes on the shared machine hits them alike."""
+    import statistics
+    import subprocess
+
     import optuna
     from archdsl.search.objectives import Evaluator, parse_objectives
     from archdsl.search.space import load_spaces
@@ -35,36 +65,63 @@ def flops_rates(trials: int) -> dict:
                                       run_search)
     _quiet_optuna()
     tmp = Path(tempfile.mkdtemp(prefix="archdsl-bench-"))
-    try:
-        rates = {}
-        # archdsl: the whole run_search loop (in-memory sampling, one write per trial)
-        t = time.perf_counter()
-        result = run_search(SearchConfig(VGG, trials=trials, out=str(tmp / "a"), seed=0,
+    count = [0]
+
+    def fresh(name):
+        count[0] += 1
+        return tmp / f"{name}{count[0]}"
+
+    def whole_command():
+        subprocess.run([sys.executable, "-m", "archdsl", "search", VGG, "--trials", str(trials),
+                        "--seed", "0", "--out", str(fresh("cli")), "--quiet"], check=True,
+                       capture_output=True)
+
+    loop = []
+
+    def in_process():
+        result = run_search(SearchConfig(VGG, trials=trials, out=str(fresh("a")), seed=0,
                                          progress=False))
-        rates["archdsl search, whole command (SQLite)"] = trials / (time.perf_counter() - t)
         (_, study), = result.studies
         done = study.get_trials(deepcopy=False)
-        span = (max(t.datetime_complete for t in done) -
-                min(t.datetime_start for t in done)).total_seconds()
-        rates["archdsl search, trial loop (SQLite)"] = len(done) / span
-        # Optuna's ordinary loop on the same storage kind, the same objective
-        space = load_spaces(VGG)[0]
-        objectives = parse_objectives("flops")
-        objective = make_objective(space, Evaluator(objectives), "bench")
-        storage = make_storage(f"sqlite:///{tmp / 'b.db'}")
-        study = optuna.create_study(storage=storage, direction="maximize",
-                                    sampler=optuna.samplers.TPESampler(seed=0, multivariate=True))
-        t = time.perf_counter()
-        study.optimize(objective, n_trials=trials)
-        rates["Optuna study.optimize (SQLite)"] = trials / (time.perf_counter() - t)
-        study = optuna.create_study(direction="maximize",
-                                    sampler=optuna.samplers.TPESampler(seed=0, multivariate=True))
-        t = time.perf_counter()
-        study.optimize(objective, n_trials=trials)
-        rates["Optuna study.optimize (in memory)"] = trials / (time.perf_counter() - t)
-        return rates
+        loop.append(len(done) / (max(t.datetime_complete for t in done) -
+                                 min(t.datetime_start for t in done)).total_seconds())
+
+    def optuna_loop(objective, storage=True):
+        def run():
+            kw = {"storage": make_storage(f"sqlite:///{fresh('o')}.db")} if storage else {}
+            study = optuna.create_study(direction="maximize", **kw,
+                                        sampler=optuna.samplers.TPESampler(seed=0,
+                                                                           multivariate=True))
+            study.optimize(objective, n_trials=trials)
+        return run
+
+    archdsl_objective = make_objective(load_spaces(VGG)[0], Evaluator(parse_objectives("flops")),
+                                       "bench")
+    methods = {
+        "archdsl search, whole command (SQLite)": whole_command,
+        "archdsl run_search in-process (SQLite)": in_process,
+        "Optuna study.optimize, hand-written objective (SQLite)":
+            optuna_loop(hand_written_objective()),
+        "Optuna study.optimize, archdsl's objective (SQLite)": optuna_loop(archdsl_objective),
+        "Optuna study.optimize, hand-written (in memory)":
+            optuna_loop(hand_written_objective(), storage=False),
+    }
+    base = "Optuna study.optimize, hand-written objective (SQLite)"
+    rates = {k: [] for k in methods}
+    try:
+        for r in range(rounds):
+            for k in (list(methods) if r % 2 == 0 else list(methods)[::-1]):
+                t = time.perf_counter()
+                methods[k]()
+                rates[k].append(trials / (time.perf_counter() - t))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    rates["archdsl search, trial loop (SQLite)"] = loop
+    out = {}
+    for k, v in rates.items():
+        ratios = [a / b for a, b in zip(v, rates[base])]
+        out[k] = (statistics.median(v), statistics.median(ratios))
+    return out
 
 
 def accuracy_run(trials: int = 20, budget: int = 10_000_000) -> tuple:
@@ -91,17 +148,18 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=200)
     ap.add_argument("--accuracy", action="store_true")
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
           f"python {sys.version.split()[0]}")
     if args.accuracy:  # the slow part first, on the quietest machine
         elapsed, acc, states, best = accuracy_run()
-    rates = flops_rates(args.trials)
-    base = rates["Optuna study.optimize (SQLite)"]
-    print(f"\nflops search of search/vgg.arch, {args.trials} trials")
-    print(f"{'how':42} {'trials/s':>9} {'ratio':>7}")
-    for name, r in rates.items():
-        print(f"{name:42} {r:9.1f} {r / base:7.2f}")
+    rates = flops_rates(args.trials, args.rounds)
+    print(f"\nflops search of search/vgg.arch, {args.trials} trials, {args.rounds} alternating "
+          f"rounds, medians (load average now {os.getloadavg()[0]:.1f})")
+    print(f"{'how':56} {'trials/s':>9} {'ratio':>7}")
+    for name, (r, ratio) in rates.items():
+        print(f"{name:56} {r:9.1f} {ratio:7.2f}")
     if args.accuracy:
         counts = {s: states.count(s) for s in sorted(set(states))}
         print(f"\naccuracy search of search/vgg.arch, budget 10M, 20 trials, digits resized "

@@ -4,8 +4,9 @@ Two sources of cases, both Hypothesis strategies:
 
 - **mutations** of the files the project ships (zoo networks and examples, the standard
   library, the search spaces), at character level (delete, insert, replace, duplicate,
-  truncate, raw bytes that are not UTF-8) and at token level (delete, duplicate, swap, replace
-  with a token of the same file or an awkward one: `1e400`, `}`, a reserved word, ...). A
+  truncate, a byte order mark, raw bytes that are not UTF-8) and at token level (delete,
+  duplicate, swap, replace with a token of the same file or an awkward one: `1e400`, `}`, a
+  reserved word, a 300-character name, `"zoo:../../x"`, a non-ASCII digit, ...). A
   mutated file is checked together with a file that uses it (`resnet.arch` with
   `resnet18.arch`, a standard-library file with a zoo network built from its blocks), so the
   mutation reaches elaboration, not only the parser. The files live in a sandbox copy; the
@@ -208,9 +209,12 @@ AWKWARD_TOKENS = (
     "solve(c == 1, c)", "solve(c ^ 2 + 1 == 0, c)", "flops(conv(4), in=[3, 8, 8])",
     "params(relu, in=[0])", "relu", "conv", "concat", "add", "mul", "mean", "fc", "flatten",
     "gap", "bn", "x 0", "x 1000000", "x -1", "from in", "from nope", "from a.b.0",
+    # issue 16: names past the OS limit, zoo names that are paths, digits that are not ASCII
+    '"' + "a" * 300 + '.arch"', '"zoo:' + "a" * 300 + '"', '"zoo:../../x"', '"zoo:/etc/passwd"',
+    "a" * 300, "١e٣", "４",
 )
 AWKWARD_TEXT = AWKWARD_TOKENS + ("\t", "\r", "\f", "\x00", "\x0b", "é", "\u2028", "\ufeff", "𝔵",
-                                 "'", "`", "$", "@", "\\", "\"", "{{", "}}")
+                                 "'", "`", "$", "@", "\\", "\"", "{{", "}}", "١", "٣", "０")
 
 
 def tokens(text: str) -> list:
@@ -220,8 +224,10 @@ def tokens(text: str) -> list:
 @st.composite
 def char_mutation(draw, text: str) -> str:
     kind = draw(st.sampled_from(("delete", "insert", "replace", "duplicate", "truncate",
-                                 "swap")))
+                                 "swap", "bom")))
     i = draw(st.integers(0, len(text)))
+    if kind == "bom":  # a UTF-8 byte order mark at the start, as some editors write one
+        return "\ufeff" + text
     if kind == "delete":
         return text[:i] + text[i + draw(st.integers(1, 12)):]
     if kind == "truncate":
@@ -659,6 +665,34 @@ def program():
     return st.one_of(tame_program(), wild_program())
 
 
+# ============================================================================ file names
+
+# Names a file argument, a `use` or a `zoo:` may carry (issue 16): past the OS's limit of 255
+# bytes per component, paths out of the zoo, devices, a NUL, anything.
+ODD_NAME = st.one_of(
+    st.text(st.sampled_from("ab_."), min_size=256, max_size=3000),
+    st.integers(1, 12).map(lambda n: "../" * n + "etc/passwd"),
+    st.sampled_from(("/etc/passwd", "/dev/zero", "/dev/stdin", "/proc/self/mem", "a\x00b",
+                     ".", "..", "", "/", "x/../..", "zoo:resnet18")),
+    st.text(min_size=1, max_size=20),
+)
+
+
+def literal(text: str) -> str:
+    """`text` as a string literal of the language."""
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif not ch.isprintable() or ch in "\u2028\u2029":
+            out.append(f"\\U{ord(ch):08x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+FILE_ERROR = re.compile(r"^(?:.+: |archdsl: )error: \S")
+
 # ============================================================================ the tests
 
 QUICK = settings(max_examples=250, deadline=None, derandomize=True, database=None,
@@ -725,3 +759,24 @@ def test_the_corpus_checks_cleanly_before_mutation(sandbox):
         code, out, err = run_check([sandbox.path(r) for r in CORPUS], max_nodes=10**6)
     assert (code, err) == (0, ""), err
     assert len(out.splitlines()) == len(CORPUS)
+
+
+@settings(QUICK, max_examples=80)
+@given(name=ODD_NAME, how=st.sampled_from(("use", "use zoo", "argument", "zoo argument")))
+def test_odd_file_names_get_a_clean_error(sandbox, name, how):
+    """A file named on the command line or by `use`, plain or as zoo:NAME: exit 0, or one
+    clean error (located at the `use`, or naming the file), never an exception."""
+    if how.startswith("use"):
+        target = ("zoo:" + name) if how == "use zoo" else name + ".arch"
+        text = f"use {literal(target)}\nnetwork m {{\n  input [3, 8, 8]\n  relu\n}}\n"
+        path = sandbox.root / "names.arch"
+        path.write_text(text, encoding="utf-8")
+        code, out, err = run_check([path])
+        assert_clean(code, out, err, {str(path): text})
+        return
+    code, out, err = run_check([("zoo:" + name) if how == "zoo argument" else name + ".arch"])
+    assert code in (0, 1) and "Traceback" not in err, err
+    if code == 1:
+        lines = [l for l in err.splitlines() if not l.startswith("  ")]
+        assert len(lines) == 1 and FILE_ERROR.match(lines[0]), err
+        assert "\x00" not in err and len(err) < 2000, err

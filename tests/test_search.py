@@ -9,7 +9,6 @@ flops: 9 H^2 w^2 per width-keeping conv), and torchvision's resnext50_32x4d (par
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 import subprocess
@@ -216,7 +215,10 @@ def test_accuracy_and_proxy_searches_run(tmp_path):
     space = tmp_path / "tiny.arch"
     space.write_text(TINY.format(vgg=VGG))
     settings = TrainSettings(epochs=1, train_limit=300)
-    r1 = _run(tmp_path, str(space), "acc", trials=4, objective="accuracy", settings=settings)
+    # the grid: each of the three widths once
+    r1 = _run(tmp_path, str(space), "acc", objective="accuracy", settings=settings,
+              sampler="grid")
+    assert len(r1.studies[0][1].trials) == 3
     rows = _csv(tmp_path / "acc" / "trials.csv")
     feasible = [r for r in rows if r["feasible"] == "True"]
     assert feasible and len(feasible) < len(rows)
@@ -226,7 +228,8 @@ def test_accuracy_and_proxy_searches_run(tmp_path):
                for r in rows if r["feasible"] == "False")
     assert r1.evaluator.trained == len(feasible)
     assert archdsl.load(str(tmp_path / "acc" / "best.arch")).totals()["flops"] <= 100_000
-    _run(tmp_path, str(space), "proxy", trials=4, objective="proxy,flops", settings=settings)
+    _run(tmp_path, str(space), "proxy", objective="proxy,flops", settings=settings,
+         sampler="grid")
     rows = _csv(tmp_path / "proxy" / "trials.csv")
     feasible = [r for r in rows if r["feasible"] == "True"]
     assert feasible and all(math.isfinite(float(r["naswot"])) and
@@ -415,4 +418,6 @@ def test_data_loaders(tmp_path):
             pickle.dump({b"data": rng.randint(0, 255, (20, 3072), dtype=np.uint8),
                          b"labels": [i % 10 for i in range(20)]}, f)
     d = load_data(str(cifar), [3, 32, 32], 10, s)
-    assert d.name == "cifar10" and len(d.y_train) == 20 and len(d.y_val) == 20
+    # validation held out of the training batch (10%); the test batch is not read
+    assert d.name == "cifar10" and len(d.y_train) == 18 and len(d.y_val) == 2
+    assert d.x_test is None

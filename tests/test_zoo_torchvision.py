@@ -1,18 +1,17 @@
-"""The zoo, part A (ZOO.md section A): every network torchvision also ships has torchvision's
-params, macs at 3x224x224 and state_dict layout, as recorded in reference/torchvision.json.
-
-The layout is derived here from the IR (module path -> parameter and buffer shapes, by
-PyTorch's conventions for Conv2d, Linear and BatchNorm2d) and compared with the reference
-key by key; the PyTorch module itself is checked against the same reference below.
+"""The zoo's torchvision networks beyond their reference figures: aux heads (GoogLeNet,
+Inception-v3), binding arguments, the part A families' files. Their params, macs, state_dict
+layout and probe, and those of every other reference network, are checked in
+test_zoo_reference.py.
 """
 from __future__ import annotations
 
-import functools
+import math
 
 import pytest
 
 import archdsl
 from archdsl import analysis, ir
+from test_zoo_reference import layout_from_ir, network  # network(reference name), cached
 
 # zoo file -> torchvision model (ZOO.md, section A)
 PART_A = {
@@ -32,104 +31,6 @@ PART_A = {
 }
 FAMILIES = ("alexnet", "vgg", "googlenet", "resnet", "densenet", "squeezenet")
 
-# torchvision's published parameter count of vgg13_bn (its model documentation); the
-# reference file holds vgg13 but not vgg13_bn, whose layout is derived from vgg13's below.
-VGG13_BN_PARAMS = 133_053_736
-
-
-@functools.lru_cache(maxsize=None)
-def network(name: str):
-    return archdsl.load(f"zoo:{name}")
-
-
-def _pair(v):
-    return (v, v) if isinstance(v, int) else tuple(v)
-
-
-def layout_from_ir(graph) -> dict:
-    """state_dict key -> shape, derived from the IR nodes' args as torch.nn lays them out."""
-    out = {}
-    for key, d in graph.nodes(data=True):
-        op, a = d["op"], d["args"]
-        if op == "input":
-            continue
-        preds = ir.predecessors(graph, key)
-        if op == "conv":
-            cin = graph.nodes[preds[0]]["shape"][0]
-            kh, kw = _pair(a["k"])
-            out[f"{key}.weight"] = [a["out"], cin // a["groups"], kh, kw]
-            if a["bias"]:
-                out[f"{key}.bias"] = [a["out"]]
-        elif op in ("fc", "linear"):
-            (cin,) = graph.nodes[preds[0]]["shape"]
-            out[f"{key}.weight"] = [a["out"], cin]
-            if a["bias"]:
-                out[f"{key}.bias"] = [a["out"]]
-        elif op == "bn":
-            c = d["shape"][0]
-            for name in ("weight", "bias", "running_mean", "running_var"):
-                out[f"{key}.{name}"] = [c]
-            out[f"{key}.num_batches_tracked"] = []
-        else:
-            assert analysis.node_cost(graph, key)["params"] == 0, f"{key} ({op}) has params"
-    return out
-
-
-def with_batch_norm(layout: dict) -> dict:
-    """A VGG state_dict layout with torchvision's make_layers(cfg, batch_norm=True) applied:
-    a BatchNorm2d after every conv of `features`, so each conv index moves by the number of
-    convs before it."""
-    out, convs = {}, 0
-    for key, shape in layout.items():
-        if key.startswith("features."):
-            _, idx, what = key.split(".")
-            idx = int(idx) + convs
-            out[f"features.{idx}.{what}"] = shape
-            if what == "bias":
-                for name in ("weight", "bias", "running_mean", "running_var"):
-                    out[f"features.{idx + 1}.{name}"] = shape
-                out[f"features.{idx + 1}.num_batches_tracked"] = []
-                convs += 1
-        else:
-            out[key] = shape
-    return out
-
-
-def reference_layout(name: str, ref: dict) -> dict:
-    if name != "vgg13_bn":
-        return ref[PART_A[name]]["state_dict"]
-    return with_batch_norm(ref["vgg13"]["state_dict"])
-
-
-@pytest.mark.parametrize("name", sorted(PART_A))
-def test_params_and_macs(name, torchvision_reference):
-    net = network(name)
-    totals = net.totals()
-    if name == "vgg13_bn":
-        ref = torchvision_reference["vgg13"]
-        assert totals["params"] == VGG13_BN_PARAMS
-        assert totals["macs"] == ref["macs"]  # batch norm adds no multiply-adds
-    else:
-        ref = torchvision_reference[PART_A[name]]
-        assert totals["params"] == ref["params"]
-        assert totals["macs"] == ref["macs"]
-    assert net.graph.graph["input_shape"] == ref["input"] == [3, 224, 224]
-
-
-@pytest.mark.parametrize("name", sorted(PART_A))
-def test_state_dict_layout(name, torchvision_reference):
-    ours = layout_from_ir(network(name).graph)
-    ref = reference_layout(name, torchvision_reference)
-    assert sorted(set(ours) - set(ref)) == [], "keys torchvision does not have"
-    assert sorted(set(ref) - set(ours)) == [], "torchvision keys missing"
-    assert {k: list(v) for k, v in ours.items()} == {k: list(v) for k, v in ref.items()}
-
-
-def test_vgg13_bn_derived_layout_is_consistent(torchvision_reference):
-    # The derivation used for vgg13_bn, applied to vgg11, gives the reference's vgg11_bn.
-    ref = torchvision_reference
-    assert with_batch_norm(ref["vgg11"]["state_dict"]) == ref["vgg11_bn"]["state_dict"]
-
 
 def test_googlenet_aux_heads():
     g = network("googlenet").graph
@@ -145,6 +46,27 @@ def test_googlenet_aux_heads():
     aux_params = sum(analysis.node_cost(g, k)["params"] for k in g if g.nodes[k].get("aux"))
     assert no_aux.totals()["params"] == network("googlenet").totals()["params"] - aux_params
     assert no_aux.totals()["macs"] == network("googlenet").totals()["macs"]
+
+
+def test_inception_v3_aux_head(torchvision_reference):
+    ref = torchvision_reference["inception_v3"]
+    g = network("inception_v3").graph
+    assert g.graph["outputs"] == ["fc"] and g.graph["aux_outputs"] == ["AuxLogits.fc"]
+    assert g.nodes["AuxLogits.fc"]["shape"] == (1000,) and g.nodes["AuxLogits.fc"]["aux"]
+    first = next(k for k in g if k.startswith("AuxLogits."))
+    (feed,) = ir.predecessors(g, first)
+    assert g.nodes[feed]["shape"] == (768, 17, 17)  # Mixed_6e's output at 299x299
+    # The reference's params include AuxLogits (its state_dict minus the batch-norm buffers);
+    # its macs (eval mode) do not.
+    buffers = ("running_mean", "running_var", "num_batches_tracked")
+    aux = sum(math.prod(shape) for key, shape in ref["state_dict"].items()
+              if key.startswith("AuxLogits.") and not key.endswith(buffers))
+    no_aux = archdsl.load("zoo:inception_v3", aux_logits=False)
+    assert no_aux.totals()["params"] == ref["params"] - aux
+    assert no_aux.totals()["macs"] == ref["macs"]
+    # Without the head the network also takes inputs too small for it (the probe's 112x112).
+    small = archdsl.load("zoo:inception_v3", aux_logits=False, image=[3, 112, 112])
+    assert small.graph.nodes["fc"]["shape"] == (1000,)
 
 
 def test_aux_call_is_named_like_a_named_call():
@@ -200,9 +122,7 @@ def test_binding_arguments(torchvision_reference, tmp_path):
     assert set(layout) == set(ref["state_dict"])
 
 
-# --------------------------------------------------------------------------- the PyTorch modules
-# One module per network, built once: a forward pass on one 3x224x224 sample in eval mode, then
-# a checkpoint with the reference layout (zeros of every shape) loaded with strict=True.
+# --------------------------------------------------------------------------- the PyTorch module
 
 
 @pytest.fixture(scope="module")
@@ -212,35 +132,6 @@ def torch2():
     torch.set_num_threads(2)
     yield torch
     torch.set_num_threads(threads)
-
-
-def zero_checkpoint(torch, layout: dict) -> dict:
-    """A state_dict of zeros with the reference's keys and shapes (`expand` of one zero has
-    the full shape without allocating it; num_batches_tracked is a 0-dim long tensor)."""
-    out = {}
-    for key, shape in layout.items():
-        if key.endswith("num_batches_tracked"):
-            out[key] = torch.zeros((), dtype=torch.long)
-        else:
-            out[key] = torch.zeros(()).expand(*shape)
-    return out
-
-
-@pytest.mark.parametrize("name", sorted(PART_A))
-def test_torch_module_runs_and_loads_torchvision_layout(name, torch2, torchvision_reference):
-    torch = torch2
-    ref = reference_layout(name, torchvision_reference)
-    model = network(name).to_torch(seed=0)
-    assert sum(p.numel() for p in model.parameters()) == (
-        VGG13_BN_PARAMS if name == "vgg13_bn" else torchvision_reference[PART_A[name]]["params"])
-    model.eval()
-    with torch.no_grad():
-        y = model(torch.randn(1, 3, 224, 224))
-    assert tuple(y.shape) == (1, 1000) and bool(torch.isfinite(y).all())
-    result = model.load_state_dict(zero_checkpoint(torch, ref), strict=True)
-    assert not result.missing_keys and not result.unexpected_keys
-    assert {k: list(v.shape) for k, v in model.state_dict().items()} == ref
-    assert float(model.state_dict()[next(iter(ref))].abs().sum()) == 0.0
 
 
 def test_googlenet_training_mode_returns_aux_outputs(torch2):

@@ -34,5 +34,5 @@ def evaluate(expr: str, defines=(), file=None):
 
 def run(args) -> int:
     value = evaluate(args.expr, args.defines, args.file)
-    print(show(value) if not isinstance(value, float) else repr(round(value, 10)))
+    print(show(value) if not isinstance(value, float) else repr(float(f"{value:.12g}")))
     return 0

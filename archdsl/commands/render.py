@@ -3,9 +3,8 @@ source (.dot) or graph data (.graphml, .json), at any depth of its scope tree.""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from ..errors import ArchError
+from ..files import check_writable
 from ..render import dot, export, view
 from .common import EPILOG, add_network_args, load_network
 
@@ -84,8 +83,7 @@ def run(args) -> int:
     if out == "-":
         sys.stdout.write(dot.to_dot(g, depth, args.scope, args.rankdir, args.annotate))
         return 0
-    if Path(out).exists() and not args.force:
-        raise ArchError(f"{out} exists; pass --force to overwrite it")
+    check_writable(out, args.force)
     if export.output_format(out) in export.PICTURE_FORMATS:
         drawn = view.build_view(g, depth, args.scope)
         if dot.layout_load(drawn) > dot.SLOW_LAYOUT:

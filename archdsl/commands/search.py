@@ -10,12 +10,26 @@ from .common import add_defines
 
 def _positive_float(text: str) -> float:
     import argparse
+    import math
     try:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError("expected a positive number of seconds")
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return v
+
+
+def _seed(text: str) -> int:
+    import argparse
+    from ..search.study import SEED_LIMIT
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not 0 <= v < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to {SEED_LIMIT - 1}, "
+                                         f"got {text}")
     return v
 
 
@@ -47,15 +61,30 @@ def add_parser(sub):
                    "sqlite:///OUT/study.db); e.g. postgresql://user@host/db for several workers")
     p.add_argument("--study", metavar="S", help="study name (default: the space's name)")
     p.add_argument("--out", metavar="DIR", help="output directory (default runs/STUDY)")
-    p.add_argument("--seed", type=int, default=None, metavar="S", help="sampler seed")
+    p.add_argument("--seed", type=_seed, default=None, metavar="S",
+                   help="sampler and training seed, 0 to 2**32-1 (workers sharing a study "
+                   "with one seed still draw different trials)")
+    p.add_argument("--sampler", default=None, metavar="NAME",
+                   help="Optuna's sampler: tpe, random, qmc, cmaes, gp, grid or nsga2 (default "
+                   "tpe; nsga2 for several objectives); random gives the uniform samples whose "
+                   "EDFs compare design spaces")
     p.add_argument("--n-jobs", type=int, default=1, metavar="J", help="parallel trials "
                    "(threads) in this process")
     p.add_argument("--enqueue", action="append", default=[], metavar="zoo:NAME",
                    help="seed the study with this network (zoo:NAME or a FILE), found as a "
                    "point of the space")
     p.add_argument("--data", metavar="DIR", help="training data for accuracy and proxies: an "
-                   "image folder (one subdirectory per class) or CIFAR-10's python batches; "
-                   "default scikit-learn's digits")
+                   "image folder (one subdirectory per class) or CIFAR-10's python batches "
+                   "(validation held out of the training batches); default scikit-learn's "
+                   "digits")
+    p.add_argument("--test", action="store_true", help="also report each trained network's "
+                   "accuracy on CIFAR-10's test_batch (never used to choose)")
+    p.add_argument("--augment", choices=("auto", "none", "crop", "flip", "crop+flip"),
+                   default="auto", help="training augmentation: random crop (padding 4) and/or "
+                   "horizontal flip; auto: crop+flip for CIFAR-10 and image folders, none for "
+                   "the digits (flipping a digit changes it)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (cuda: mixed precision and "
+                   "channels_last); default cpu")
     p.add_argument("--epochs", type=int, default=3, metavar="E", help="training epochs per "
                    "trial for accuracy (default 3)")
     p.add_argument("--batch-size", type=int, default=64, metavar="B")
@@ -71,6 +100,7 @@ def add_parser(sub):
 
 
 def config_from_args(args):
+    import math
     from ..syntax import parse_number
     from ..search.objectives import TrainSettings
     from ..search.study import SearchConfig
@@ -87,16 +117,23 @@ def config_from_args(args):
         raise ArchError("--threads must be 1 or more")
     if args.batch_size < 1:
         raise ArchError("--batch-size must be 1 or more")
+    if not (math.isfinite(args.lr) and args.lr > 0):
+        raise ArchError(f"--lr must be a positive number, got {args.lr}")
+    if args.train_limit is not None and args.train_limit < 1:
+        raise ArchError("--train-limit must be 1 or more")
+    if args.device not in ("cpu", "cuda"):
+        raise ArchError(f"--device must be cpu or cuda, got {args.device!r}")
     settings = TrainSettings(data=args.data, epochs=args.epochs, batch_size=args.batch_size,
                              lr=args.lr, train_limit=args.train_limit, threads=args.threads,
-                             seed=args.seed if args.seed is not None else 0)
+                             seed=args.seed if args.seed is not None else 0,
+                             device=args.device, augment=args.augment, test=args.test)
     spaces = [s.strip() for s in args.space.split(",") if s.strip()] if args.space else None
     return SearchConfig(space_file=args.space_file, spaces=spaces, defines=args.defines,
                         args=extra, objective=args.objective, trials=args.trials,
                         timeout=args.timeout, storage=args.storage, study=args.study,
                         out=args.out, seed=args.seed, n_jobs=args.n_jobs, enqueue=args.enqueue,
                         force=args.force, progress=not args.quiet and sys.stderr.isatty(),
-                        settings=settings)
+                        settings=settings, sampler=args.sampler)
 
 
 def _num(v) -> str:
@@ -105,9 +142,24 @@ def _num(v) -> str:
     return f"{v:.4g}"
 
 
+def dashboard_line(storage: str) -> str:
+    """How to open the study in optuna-dashboard: a command that works as printed (quoted
+    for the shell), or what is missing for it."""
+    import importlib.util
+    import shlex
+    from ..search.study import redact
+    shown = redact(storage)
+    command = f"optuna-dashboard {shlex.quote(shown)}"
+    if shown != storage:
+        command += "   (put the password back in place of ***)"
+    if importlib.util.find_spec("optuna_dashboard") is None:
+        return f"dashboard: pip install optuna-dashboard, then: {command}"
+    return f"dashboard: {command}"
+
+
 def run(args) -> int:
     from ..search.report import best_item
-    from ..search.study import redact, run_search
+    from ..search.study import run_search
     result = run_search(config_from_args(args))
     out = sys.stdout
     from ..search.report import info, is_complete, is_feasible
@@ -134,7 +186,9 @@ def run(args) -> int:
                   f"params {info(trial).get('params', 0):,}); {params}\n")
     for f in result.files:
         out.write(f"wrote {f}\n")
-    out.write(f"dashboard: optuna-dashboard {redact(result.storage)}\n")
+    for note in result.notes:
+        out.write(f"note: {note}\n")
+    out.write(dashboard_line(result.storage) + "\n")
     if result.interrupted:
         out.write(f"interrupted: {result.new_trials} new trial(s) kept; run the same command "
                   f"again to resume\n")

@@ -1,5 +1,6 @@
 """`archdsl zoo [--json | --markdown]`: every network of the zoo shipped with the package, with
-its input, params, GFLOPs (macs) and the one-line description on its file's first line.
+its input, params, GFLOPs (macs) and the one-line description on its file's first line; the
+plain listing ends with the search-space files shipped beside it (`search:NAME`).
 
 A zoo network is a `zoo/NAME.arch` file that defines a network NAME buildable without
 arguments; family files (`resnet.arch`, whose `resnet(unit, layers, ...)` needs arguments) are
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from .. import analysis
 from ..elaborate import Elaborator
-from ..loader import ZOO, Loader
+from ..loader import SPACES, ZOO, Loader
 from ..values import DefValue
 
 
@@ -61,6 +62,19 @@ def zoo_networks(zoo: Path = ZOO) -> list:
     return rows
 
 
+def search_spaces(root: Path = SPACES) -> list:
+    """One dict per search-space file shipped with the package (search:NAME): its name, the
+    spaces it defines with their parameters, and its first line's description."""
+    loader = Loader()
+    rows = []
+    for path in sorted(root.glob("*.arch"), key=lambda p: _natural(p.stem)):
+        scope = loader.load_path(str(path))
+        spaces = [d.name for d in scope.order if d.kind == "space"]
+        rows.append({"name": f"search:{path.stem}", "spaces": spaces,
+                     "description": description(path)})
+    return rows
+
+
 def gflops(macs: int) -> str:
     g = macs / 1e9
     return f"{g:.2f}" if g >= 0.01 else f"{g:.2g}"
@@ -94,5 +108,12 @@ def run(args) -> int:
     for r in rows:
         t.add_row(r["name"], "x".join(map(str, r["input"])), f"{r['params']:,}",
                   gflops(r["macs"]), r["description"])
-    Console().print(t)
+    console = Console()
+    console.print(t)
+    spaces = Table(title="search spaces (archdsl search search:NAME)", title_justify="left")
+    for col in ("file", "spaces", "description"):
+        spaces.add_column(col, no_wrap=col != "description")
+    for r in search_spaces():
+        spaces.add_row(r["name"], ", ".join(r["spaces"]), r["description"])
+    console.print(spaces)
     return 0

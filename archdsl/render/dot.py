@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import html
 import shutil
-import subprocess
 from typing import Optional
 
+from .. import processes
 from ..errors import ArchError
 from .view import Item, View, build_view, describe, display_name, family, fmt_count, fmt_shape, \
     is_positional, local_name, symbol
@@ -228,8 +228,7 @@ def find_dot() -> Optional[str]:
 
 def run_dot(source: str, fmt: str, target: str, dot: str) -> None:
     """Lay out `source` with graphviz into `target` (a picture in format `fmt`)."""
-    proc = subprocess.run([dot, f"-T{fmt}", "-o", target], input=source.encode("utf-8"),
-                          capture_output=True)
+    proc = processes.run([dot, f"-T{fmt}", "-o", target], input=source.encode("utf-8"))
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip()
         raise ArchError(f"graphviz's dot failed (exit {proc.returncode}): {err}")

@@ -8,8 +8,8 @@
 - `accuracy`: validation accuracy after a short training, reported per epoch to Optuna's
   pruner.
 
-An infeasible point is never trained nor given to torch: it gets its analysis values when its
-network was built, and the worst value (-inf or +inf) for anything that needs torch.
+An infeasible point is never trained nor given to torch: it gets the worst value (-inf or
++inf) of every objective; its analysis totals stay in the trial's info (and trials.csv).
 """
 from __future__ import annotations
 
@@ -80,6 +80,9 @@ class TrainSettings:
     train_limit: Optional[int] = None  # use only this many training images
     seed: int = 0
     threads: Optional[int] = None  # torch threads per trial
+    device: str = "cpu"  # or "cuda": mixed precision (float16 autocast) and channels_last
+    augment: str = "auto"  # none, crop, flip, crop+flip; auto: by the data (see data.py)
+    test: bool = False  # also measure CIFAR-10's test batch (reported, never used to choose)
 
 
 class Evaluator:
@@ -105,8 +108,11 @@ class Evaluator:
     def values(self, point, trial=None) -> list:
         """Objective values (one per objective) and extra measurements (user attrs)."""
         if not point.feasible:
-            return [self._analysis(o, point) if o.name in ANALYSIS and point.totals else o.worst()
-                    for o in self.objectives], {}
+            # The worst value of every objective, analysis ones too (their totals are kept in
+            # the trial's info): optuna-dashboard ranks trials by value alone, and so do
+            # samplers blind to constraints (CMA-ES), so an over-budget network with the most
+            # flops would otherwise be their "best".
+            return [o.worst() for o in self.objectives], {}
         extra = {}
         results = {}
         names = {o.name for o in self.objectives}

@@ -1,20 +1,28 @@
 """The outputs of a search, written into --out: `best.arch` (the best feasible trial as a
-concrete network, every parameter bound, that `archdsl compile` accepts), `trials.csv`
-(every trial of every study), `edf.png` (the empirical distribution of the objective over
+concrete network, every parameter bound, that `archdsl compile` accepts; its header holds
+the training configuration that reproduces its accuracy), `trials.csv` (every trial of
+every study), `edf.png` and `edf.csv` (the empirical distribution of the objective over
 feasible trials, one curve per space, as in Radosavovic et al., "Designing Network Design
-Spaces") and, for several objectives, `pareto.png`."""
+Spaces"), and for several objectives `pareto.png`, `pareto.csv` and `pareto/NNN.arch` (one
+network per Pareto-optimal trial). An output that this run has nothing for (no feasible
+trial yet) is removed rather than left from an earlier run."""
 from __future__ import annotations
 
+import bisect
 import csv
 import io
+import json
 import math
+import re
 from pathlib import Path
+from typing import Optional
 
 from ..elaborate import VALID
 from ..errors import registered_source
 from ..files import atomic_write
 from ..loader import STDLIB
 from ..values import literal
+from .study import named_constraints
 
 FIXED = ("space", "number", "state", "feasible")
 TOTALS = ("flops", "params", "macs")
@@ -91,11 +99,11 @@ def _definition_texts(space) -> list:
     chosen.sort(key=lambda c: (not c[0], c[1], c[2]))
     texts = []
     for _, path, _, defn in chosen:
-        texts.append((path, defn.name, _slice(defn.span)))
+        texts.append((path, defn.name, source_slice(defn.span)))
     return texts
 
 
-def _slice(span) -> str:
+def source_slice(span) -> str:
     text = registered_source(span.file)
     if text is None:
         text = Path(span.file).read_text(encoding="utf-8")
@@ -108,16 +116,21 @@ def _slice(span) -> str:
     return "\n".join(body)
 
 
-def best_arch_text(space, trial, objectives, name: str = "best") -> str:
+TRAIN_CONFIG = "train_config"  # the trial's user attr holding the training configuration
+CONFIG_LINE = "# train-config: "  # best.arch's machine-readable copy of it (JSON)
+
+
+def arch_text(space, trial, objectives, name: str = "best", what: str = "The best trial") -> str:
     """A self-contained .arch file: the definitions the space's network needs, copied from
-    its file, and `network best = NET(every argument bound)`."""
+    its file, and `network NAME = NET(every argument bound)`; the header says where it comes
+    from, its values, and how it was trained (so that re-training reproduces the accuracy)."""
     from optuna.trial import FixedTrial
     point = space.sample(FixedTrial(trial.params), build=False)
     defs = _definition_texts(space)
     taken = {n for _, n, _ in defs}
     while name in taken:
         name += "_"
-    out = [f"# The best trial of an archdsl search: trial {trial.number} of space "
+    out = [f"# {what} of an archdsl search: trial {trial.number} of space "
            f"{space.name} in {space.path}",
            "# space arguments: " + ", ".join(f"{k}={literal(v)}" for k, v in space.args.items()),
            "# params: " + ", ".join(f"{k}={literal(v)}" for k, v in point.params.items())]
@@ -127,6 +140,14 @@ def best_arch_text(space, trial, objectives, name: str = "best") -> str:
     vals = ", ".join(f"{o.name} {_fmt(v)}" for o, v in zip(objectives, trial.values))
     tot = ", ".join(f"{k} {info(trial)[k]:,}" for k in TOTALS if k in info(trial))
     out.append(f"# objective: {vals}; totals: {tot}")
+    if "test_accuracy" in trial.user_attrs:
+        out.append(f"# test accuracy (reported only, never used to choose): "
+                   f"{trial.user_attrs['test_accuracy']:.6g}")
+    config = trial.user_attrs.get(TRAIN_CONFIG)
+    if config:
+        out.append("# trained with: " + ", ".join(f"{k}={v}" for k, v in config.items()))
+        out.append("# re-train: archdsl.search.train.retrain(\"THIS_FILE\") reads the next line")
+        out.append(CONFIG_LINE + json.dumps(config, sort_keys=True))
     out.append("")
     last = None
     for path, _, text in defs:
@@ -139,6 +160,18 @@ def best_arch_text(space, trial, objectives, name: str = "best") -> str:
     return "\n".join(out) + "\n"
 
 
+def best_arch_text(space, trial, objectives, name: str = "best") -> str:
+    return arch_text(space, trial, objectives, name)
+
+
+def read_train_config(text: str) -> dict:
+    """The training configuration in an .arch file written by a search ({} without one)."""
+    for line in text.splitlines():
+        if line.startswith(CONFIG_LINE):
+            return json.loads(line[len(CONFIG_LINE):])
+    return {}
+
+
 def _fmt(v) -> str:
     if isinstance(v, float) and v.is_integer() and abs(v) < 1e18:
         return f"{int(v):,}"
@@ -149,7 +182,8 @@ def _fmt(v) -> str:
 
 
 def trials_table(result) -> tuple:
-    """(header, rows) of every trial of every study."""
+    """(header, rows) of every trial of every study. A dict-valued attribute (the training
+    configuration) gives one column per key (`train_config.seed`, ...)."""
     objectives = result.objectives
     value_cols = [f"value_{o.name}" for o in objectives]
     params, derived, constraints, extras = [], [], [], []
@@ -163,19 +197,24 @@ def trials_table(result) -> tuple:
             for k in info(t).get("derived", {}):
                 if k not in derived:
                     derived.append(k)
-            for k in t.constraints:
+            for k in named_constraints(t):
                 if k != VALID and k not in constraints:
                     constraints.append(k)
-            for k in t.user_attrs:
-                if k not in ("info", "enqueued") and k not in extras:
-                    extras.append(k)
-    reserved = set(FIXED) | set(value_cols) | set(TOTALS) | {"error", "enqueued", "duration_s"}
+            for k, v in t.user_attrs.items():
+                if k in ("info", "enqueued"):
+                    continue
+                for col in ([(k, sub) for sub in v] if isinstance(v, dict) else [(k, None)]):
+                    if col not in extras:
+                        extras.append(col)
+    reserved = set(FIXED) | set(value_cols) | set(TOTALS) | {"error", "enqueued", "duration_s",
+                                                              "sampler"}
     pcols = [f"param_{k}" if k in reserved else k for k in params]
     reserved |= set(pcols)
     dcols = [f"let_{k}" if k in reserved else k for k in derived]
     ccols = [f"require: {k}" for k in constraints]
-    header = list(FIXED) + value_cols + pcols + dcols + list(TOTALS) + ccols + extras + \
-        ["error", "enqueued", "duration_s"]
+    ecols = [k if sub is None else f"{k}.{sub}" for k, sub in extras]
+    header = list(FIXED) + value_cols + pcols + dcols + list(TOTALS) + ccols + ecols + \
+        ["sampler", "error", "enqueued", "duration_s"]
     rows = []
     for space, t in trials:
         values = t.values or []
@@ -186,11 +225,14 @@ def trials_table(result) -> tuple:
         d = inf.get("derived", {})
         row += [_cell(d.get(k)) for k in derived]
         row += [inf.get(k, "") for k in TOTALS]
-        row += [t.constraints.get(k, "") for k in constraints]
-        row += [_cell(t.user_attrs.get(k)) for k in extras]
+        named = named_constraints(t)
+        row += [named.get(k, "") for k in constraints]
+        for k, sub in extras:
+            v = t.user_attrs.get(k)
+            row.append(_cell(v.get(sub) if isinstance(v, dict) else (None if sub else v)))
         dur = t.duration.total_seconds() if t.duration is not None else ""
         err = (inf.get("error") or "").splitlines()
-        row += [err[0] if err else "", t.user_attrs.get("enqueued", ""),
+        row += [inf.get("sampler", ""), err[0] if err else "", t.user_attrs.get("enqueued", ""),
                 f"{dur:.3f}" if dur != "" else ""]
         rows.append(row)
     return header, rows
@@ -204,8 +246,7 @@ def _cell(v):
     return v
 
 
-def trials_csv(result) -> str:
-    header, rows = trials_table(result)
+def _csv_text(header, rows) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
@@ -213,7 +254,104 @@ def trials_csv(result) -> str:
     return buf.getvalue()
 
 
-# ---------------------------------------------------------------------- plots
+def trials_csv(result) -> str:
+    return _csv_text(*trials_table(result))
+
+
+# ---------------------------------------------------------------------- budgets
+
+
+_BOUND = re.compile(r"^\s*(flops|params|macs|memory)\s*(<=|<)\s*(.+?)\s*$")
+
+
+def budgets(space) -> dict:
+    """{total: bound} for the space's `require TOTAL <= X` constraints whose X is a number
+    or one of the space's arguments (`require flops <= budget`): the lines on the plots."""
+    from ..syntax import parse_number
+    out = {}
+    for key in _constraint_keys(space):
+        m = _BOUND.match(key)
+        if not m:
+            continue
+        total, _, bound = m.groups()
+        value = space.args.get(bound)
+        if value is None:
+            try:
+                value = parse_number(bound)
+            except Exception:
+                continue
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            out[total] = min(value, out.get(total, value))
+    return out
+
+
+def _constraint_keys(space) -> list:
+    from .study import constraint_keys
+    return constraint_keys(space)
+
+
+def _budget(result, total: str):
+    """The tightest bound on a total over the result's spaces, if every space has one."""
+    bounds = [budgets(space).get(total) for space, _ in result.studies]
+    return min(bounds) if bounds and all(b is not None for b in bounds) else None
+
+
+# ---------------------------------------------------------------------- EDF
+
+
+def edf_quantity(o) -> tuple:
+    """(axis label, what the EDF is of) for an objective."""
+    if o.name == "accuracy":
+        return ("validation error (1 - accuracy)",
+                "error = 1 - validation accuracy (pycls's EDF: fraction of models with "
+                "error <= e)")
+    if o.name in TOTALS:
+        return (o.name, f"{o.name} of each feasible sample (an analysis-only objective: the "
+                        f"distribution of the cost itself, not of an error)")
+    return (f"{o.name} score", f"{o.name} score of each feasible sample (a zero-cost proxy, "
+                               f"not an error)")
+
+
+def _sampling(samplers: set, enqueued: bool) -> tuple:
+    """(label, uniform?) of how a curve's trials were drawn."""
+    from .samplers import ADAPTIVE
+    names = "+".join(sorted(samplers)) or "?"
+    adaptive = sorted(samplers & set(ADAPTIVE))
+    if adaptive or enqueued:
+        why = f"{'+'.join(adaptive)} adapts to earlier trials" if adaptive else \
+            "enqueued trials"
+        return f"{names}: not a uniform sample ({why})", False
+    return f"{names}: uniform sample of the feasible space", True
+
+
+def edf_table(result) -> tuple:
+    """(curves, header, rows, notes): per space the sorted values of the first objective over
+    feasible complete trials (errors for accuracy), and the CSV of them."""
+    o = result.objectives[0]
+    label, what = edf_quantity(o)
+    curves, rows, notes = [], [], []
+    for space, study in result.studies:
+        points, samplers, enqueued = [], set(), False
+        for t in study.get_trials(deepcopy=False):
+            if not (is_complete(t) and is_feasible(t) and _finite(t.values)):
+                continue
+            v = t.values[0]
+            points.append((1 - v if o.name == "accuracy" else v, t.number))
+            samplers.add(info(t).get("sampler") or result.sampler)
+            enqueued |= bool(t.user_attrs.get("enqueued"))
+        points.sort()
+        sampling, uniform = _sampling(samplers, enqueued)
+        n = len(points)
+        values = [v for v, _ in points]
+        for v, number in points:  # F(v): the fraction of samples <= v (ties included)
+            rows.append([space.name, number, v, bisect.bisect_right(values, v) / n, n, what,
+                         sampling])
+        curves.append((space.name, [v for v, _ in points], sampling, uniform))
+        if points and not uniform:
+            notes.append(f"edf: {space.name}'s {n} trial{'s' if n != 1 else ''}: {sampling}; "
+                         f"to compare design spaces use --sampler random")
+    header = ["space", "trial", "value", "edf", "n", "quantity", "sampling"]
+    return curves, header, rows, notes
 
 
 def _pyplot():
@@ -223,47 +361,131 @@ def _pyplot():
     return plt
 
 
-def write_edf(result, path: Path) -> bool:
-    """EDF of the first objective over feasible trials, one curve per space: for accuracy,
-    of the error (1 - accuracy), as the RegNet paper plots it."""
+def _cost_axis(ax, axis: str, values, budget) -> None:
+    """Log scale for a cost axis (whose values span more than a decade, or that has a
+    budget); a dashed line at its budget."""
+    positive = [v for v in values if v > 0]
+    if (positive and max(positive) / min(positive) > 10) or budget:
+        (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+    if budget:
+        line = ax.axvline if axis == "x" else ax.axhline
+        line(budget, color="tab:red", ls="--", lw=1, label=f"budget {_si(budget)}")
+
+
+def _si(v) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(v) >= scale:
+            return f"{v / scale:g}{unit}"
+    return f"{v:g}"
+
+
+def write_edf(result, path: Path, csv_path: Optional[Path] = None) -> bool:
+    """EDF of the first objective over feasible trials, one curve per space (of the error
+    1 - accuracy for accuracy, as the RegNet paper plots it); its data in `csv_path`."""
     o = result.objectives[0]
-    curves = []
-    for space, study in result.studies:
-        vals = sorted(t.values[0] for t in study.get_trials(deepcopy=False)
-                      if is_complete(t) and is_feasible(t) and _finite(t.values))
-        if o.name == "accuracy":
-            vals = sorted(1 - v for v in vals)
-        curves.append((space.name, vals))
-    if not any(v for _, v in curves):
+    curves, header, rows, notes = edf_table(result)
+    result_notes = getattr(result, "notes", None)
+    if result_notes is not None:
+        result_notes.extend(notes)
+    if not rows:
         return False
+    if csv_path is not None:
+        atomic_write(csv_path, _csv_text(header, rows), force=True)
+    label, what = edf_quantity(o)
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    for name, vals in curves:
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=100)
+    for name, vals, sampling, uniform in curves:
         if not vals:
             continue
         n = len(vals)
         ax.step([vals[0]] + vals, [0] + [(i + 1) / n for i in range(n)], where="post",
-                label=f"{name} (n={n})")
-    ax.set_xlabel("validation error (1 - accuracy)" if o.name == "accuracy" else o.name)
+                ls="-" if uniform else ":",
+                label=f"{name} (n={n}){'' if uniform else ', adaptive: not uniform'}")
+    if o.name in TOTALS:
+        _cost_axis(ax, "x", [v for _, vals, _, _ in curves for v in vals], _budget(result, o.name))
+    ax.set_xlabel(label)
     ax.set_ylabel("cumulative fraction of feasible trials")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
-    ax.legend(loc="best")
-    ax.set_title(f"EDF of {'error' if o.name == 'accuracy' else o.name}")
+    ax.legend(loc="best", fontsize=8)
+    kind = "error" if o.name == "accuracy" else o.name
+    title = f"EDF of {kind}"
+    if o.name in TOTALS:
+        title += " (analysis-only: the cost itself, not an error)"
+    elif o.name != "accuracy":
+        title += " (a proxy score, not an error)"
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"), force=True)
     plt.close(fig)
     return True
 
 
+# ---------------------------------------------------------------------- Pareto set
+
+
+def pareto_items(result) -> list:
+    """The Pareto-optimal feasible trials, by space then number."""
+    items = pareto_front(candidates(result), result.objectives)
+    order = {id(s): i for i, (s, _) in enumerate(result.studies)}
+    return sorted(items, key=lambda i: (order[id(i[0])], i[2].number))
+
+
+def pareto_name(result, space, trial) -> str:
+    """pareto/trial_NNN.arch (SPACE_trial_NNN.arch with several spaces): the file's stem is
+    its network's name, so `archdsl compile pareto/trial_012.arch` needs no --network."""
+    prefix = f"{space.name}_" if len(result.studies) > 1 else ""
+    return f"{prefix}trial_{trial.number:03d}.arch"
+
+
+_PARETO_FILE = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*_)?trial_\d{3,}\.arch$")
+
+
+def write_pareto_set(result, out: Path) -> list:
+    """pareto.csv (one row per Pareto-optimal trial) and pareto/NNN.arch (its network);
+    earlier pareto/*.arch of this search that left the front are removed."""
+    items = pareto_items(result)
+    folder = out / "pareto"
+    keep = set()
+    files = []
+    if items:
+        folder.mkdir(exist_ok=True)
+    objectives = result.objectives
+    params = []
+    for _, _, t in items:
+        for k in t.params:
+            if k not in params:
+                params.append(k)
+    header = ["space", "number"] + [f"value_{o.name}" for o in objectives] + params + \
+        list(TOTALS) + ["file"]
+    rows = []
+    for space, _study, t in items:
+        name = pareto_name(result, space, t)
+        keep.add(name)
+        atomic_write(folder / name, arch_text(space, t, objectives, name=name[:-len(".arch")],
+                                              what="A Pareto-optimal trial"), force=True)
+        rows.append([space.name, t.number] + list(t.values) +
+                    [_cell(t.params.get(k)) for k in params] +
+                    [info(t).get(k, "") for k in TOTALS] + [f"pareto/{name}"])
+    if folder.is_dir():
+        for f in folder.iterdir():
+            if f.name not in keep and _PARETO_FILE.match(f.name):
+                f.unlink()
+    if items:
+        atomic_write(out / "pareto.csv", _csv_text(header, rows), force=True)
+        files += [out / "pareto.csv", folder]
+    return files
+
+
 def write_pareto(result, path: Path) -> bool:
-    """The first two objectives of every feasible trial, the Pareto front drawn as a line."""
+    """The first two objectives of every feasible trial, the Pareto front drawn as a line;
+    a cost axis (flops, params, macs) is logarithmic, with its budget."""
     objectives = result.objectives
     items = candidates(result)
     if len(objectives) < 2 or not items:
         return False
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=100)
     for space, _study in result.studies:
         pts = [i[2].values for i in items if i[0] is space]
         if pts:
@@ -272,10 +494,13 @@ def write_pareto(result, path: Path) -> bool:
     front = sorted((i[2].values for i in pareto_front(items, objectives)), key=lambda v: v[0])
     ax.plot([p[0] for p in front], [p[1] for p in front], "k-", lw=1, marker="o", ms=5,
             mfc="none", label=f"Pareto front ({len(front)})")
+    for axis, o, k in (("x", objectives[0], 0), ("y", objectives[1], 1)):
+        if o.name in TOTALS:
+            _cost_axis(ax, axis, [i[2].values[k] for i in items], _budget(result, o.name))
     ax.set_xlabel(f"{objectives[0].name} ({objectives[0].direction[:3]})")
     ax.set_ylabel(f"{objectives[1].name} ({objectives[1].direction[:3]})")
     ax.grid(alpha=0.3)
-    ax.legend(loc="best")
+    ax.legend(loc="best", fontsize=8)
     ax.set_title("feasible trials")
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"), force=True)
@@ -283,7 +508,15 @@ def write_pareto(result, path: Path) -> bool:
     return True
 
 
+# ---------------------------------------------------------------------- all of them
+
+STALE = ("best.arch", "edf.png", "edf.csv", "pareto.png", "pareto.csv")
+
+
 def write_outputs(result) -> list:
+    """Every output this run has; outputs of an earlier run of the same search that this one
+    has nothing for are removed (never a file the search did not write: --out was checked to
+    be this search's)."""
     out = result.out
     files = []
     atomic_write(out / "trials.csv", trials_csv(result), force=True)
@@ -294,8 +527,17 @@ def write_outputs(result) -> list:
         atomic_write(out / "best.arch", best_arch_text(space, trial, result.objectives),
                      force=True)
         files.append(out / "best.arch")
-    if write_edf(result, out / "edf.png"):
-        files.append(out / "edf.png")
-    if len(result.objectives) > 1 and write_pareto(result, out / "pareto.png"):
-        files.append(out / "pareto.png")
+    if write_edf(result, out / "edf.png", out / "edf.csv"):
+        files += [out / "edf.png", out / "edf.csv"]
+    if len(result.objectives) > 1:
+        if write_pareto(result, out / "pareto.png"):
+            files.append(out / "pareto.png")
+        files += write_pareto_set(result, out)
+    for name in STALE:
+        if out / name not in files and (out / name).is_file():
+            (out / name).unlink()
+    if not any(f == out / "pareto" for f in files) and (out / "pareto").is_dir():
+        for f in (out / "pareto").iterdir():
+            if _PARETO_FILE.match(f.name):
+                f.unlink()
     return files

@@ -24,9 +24,17 @@ from .objectives import Evaluator, TrainSettings, parse_objectives
 from .space import load_spaces
 
 MARKER = "search.json"  # in --out: which storage and studies the directory's results are from
-OUTPUTS = ("best.arch", "trials.csv", "edf.png", "pareto.png", "study.db", MARKER)
+DEFAULT_DB = "study.db"  # the default storage, inside --out
+# Files a search writes into --out (a directory holding any of them without a marker is
+# another search's, or the user's), and SQLite's companions of study.db, which SQLite would
+# replay or delete when it opens a database beside them.
+OUTPUTS = ("best.arch", "trials.csv", "edf.png", "edf.csv", "pareto.png", "pareto.csv",
+           "pareto", DEFAULT_DB, MARKER)
+SQLITE_COMPANIONS = tuple(DEFAULT_DB + s for s in ("-wal", "-shm", "-journal"))
 HEARTBEAT = 10  # seconds between a running trial's heartbeats
 GRACE = 60  # a RUNNING trial without a heartbeat for this long is marked FAIL
+SEED_LIMIT = 2 ** 32  # Optuna's samplers take seeds in [0, 2^32)
+NAME_MAX = 255  # bytes in one path component (Linux, macOS)
 
 
 @dataclass
@@ -47,6 +55,7 @@ class SearchConfig:
     force: bool = False
     progress: bool = True
     settings: TrainSettings = field(default_factory=TrainSettings)
+    sampler: Optional[str] = None  # None: tpe for one objective, nsga2 for several
 
 
 @dataclass
@@ -59,6 +68,8 @@ class SearchResult:
     new_trials: int = 0
     evaluator: object = None
     files: list = field(default_factory=list)
+    sampler: str = "tpe"
+    notes: list = field(default_factory=list)  # lines for the user (e.g. what an EDF is of)
 
 
 def _quiet_optuna():
@@ -67,44 +78,156 @@ def _quiet_optuna():
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     warnings.filterwarnings("ignore", message=".*heartbeat.*")
+    warnings.filterwarnings("ignore", message=".*CmaEsSampler will not use them.*")
+    # infeasible trials hold -inf/+inf: GP clips them, as it should
+    warnings.filterwarnings("ignore", message=".*Clip non-finite values.*")
+
+
+# ---------------------------------------------------------------------- arguments
+
+
+def check_config(cfg: SearchConfig) -> None:
+    """Arguments that Optuna or the file system would reject later with a traceback (or,
+    worse, accept and misread), refused before anything is written."""
+    if cfg.trials is not None and cfg.trials < 0:
+        raise ArchError("--trials must be 0 or more")
+    if cfg.n_jobs < 1:
+        raise ArchError("--n-jobs must be 1 or more")
+    if cfg.seed is not None and not 0 <= cfg.seed < SEED_LIMIT:
+        raise ArchError(f"--seed must be an integer from 0 to {SEED_LIMIT - 1}, got {cfg.seed}")
+    if cfg.timeout is not None and not (math.isfinite(cfg.timeout) and cfg.timeout > 0):
+        raise ArchError(f"--timeout must be a positive number of seconds, got {cfg.timeout}")
+    if cfg.storage is not None:
+        check_storage_url(cfg.storage)
+    if cfg.study is not None and not cfg.study.strip():
+        raise ArchError("--study must not be empty")
+
+
+def check_storage_url(url: str) -> None:
+    """A SQLite URL must name a file: `sqlite://`, `sqlite:///` and `sqlite:///:memory:` are
+    in-memory databases, where a study would vanish at exit (and, with several connections,
+    in the middle of the search)."""
+    try:
+        from sqlalchemy.engine import make_url
+        parsed = make_url(url)
+    except Exception:
+        return  # make_storage reports what is wrong with it
+    if parsed.drivername.split("+")[0] != "sqlite":
+        return
+    db = parsed.database
+    if not db or db == ":memory:" or db.startswith("file::memory:") or "mode=memory" in url:
+        raise ArchError(f"--storage {redact(url)} is an in-memory SQLite database: the study "
+                        f"would be lost; name a file (sqlite:///path/study.db), or leave "
+                        f"--storage out to use --out's study.db")
+    if Path(db).is_dir():
+        raise ArchError(f"--storage {redact(url)}: {db} is a directory, not a database file")
+
+
+def study_directory(name: str) -> str:
+    """The default --out of a study: runs/NAME, where NAME must be one plain path component
+    (`--study ../../x` or `/abs/x` would otherwise write outside runs/)."""
+    bad = (name in (".", "..") or "/" in name or "\\" in name or "\0" in name
+           or len(name.encode("utf-8", "surrogateescape")) > NAME_MAX)
+    if bad:
+        raise ArchError(f"--study {name!r} cannot name a directory under runs/ (it must be one "
+                        f"plain name of at most {NAME_MAX} bytes, without '/'); choose another "
+                        f"--study, or give --out DIR")
+    return str(Path("runs") / name)
 
 
 # ---------------------------------------------------------------------- --out and storage
 
 
-def default_out(study: str) -> str:
-    return str(Path("runs") / study)
+def read_marker(out: Path) -> Optional[dict]:
+    marker = out / MARKER
+    if not marker.exists():
+        return None
+    try:
+        have = json.loads(marker.read_text(encoding="utf-8"))
+        return have if isinstance(have, dict) else {}
+    except (OSError, ValueError):
+        return {}
 
 
-def prepare_out(out: Path, storage: str, studies: list, force: bool) -> None:
+def _marker_storage(storage: Optional[str]) -> dict:
+    """How the marker names the storage: the default one relative to --out (so a copied
+    --out resumes where it lands), any other by a digest (its URL may hold a password)."""
+    if storage is None:
+        return {"storage": DEFAULT_DB}
+    return {"storage": redact(storage), "storage_sha256": _digest(storage)}
+
+
+def _same_storage(have: dict, out: Path, storage: Optional[str]) -> bool:
+    if storage is None:
+        if have.get("storage") == DEFAULT_DB and "storage_sha256" not in have:
+            return True
+        # markers written before storages were relative: the absolute URL of this study.db
+        return have.get("storage_sha256") == _digest(_default_url(out))
+    return have.get("storage_sha256") == _digest(storage)
+
+
+def _default_url(out: Path) -> str:
+    return f"sqlite:///{(out / DEFAULT_DB).resolve()}"
+
+
+def prepare_out(out: Path, storage: Optional[str], studies: list, force: bool) -> dict:
     """Create --out, or accept it when it holds this very search (resume); refuse a directory
-    with another search's results unless --force."""
+    with another search's results, or with SQLite files that are not this search's, unless
+    --force. Returns the marker found (the trial counts it recorded), or {}."""
     if out.exists() and not out.is_dir():
         raise ArchError(f"--out {out} is a file, not a directory")
-    marker = out / MARKER
+    have = read_marker(out) if out.is_dir() else None
     if out.is_dir() and not force:
-        if marker.exists():
-            try:
-                have = json.loads(marker.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                have = {}
-            if have.get("storage_sha256") != _digest(storage) or sorted(
+        if have is not None:
+            if not _same_storage(have, out, storage) or sorted(
                     have.get("studies", [])) != sorted(studies):
                 raise ArchError(
                     f"--out {out} holds the results of another search (study "
                     f"{', '.join(have.get('studies', [])) or '?'} in {have.get('storage', '?')}); "
                     f"choose another --out, or pass --force to overwrite its files")
-        elif any((out / name).exists() for name in OUTPUTS):
-            raise ArchError(f"--out {out} holds search results that are not from this study; "
-                            f"choose another --out, or pass --force to overwrite them")
+            if storage is None and not (out / DEFAULT_DB).exists():
+                strays = [n for n in SQLITE_COMPANIONS if (out / n).exists()]
+                if strays:
+                    raise ArchError(f"--out {out} holds {strays[0]} but no {DEFAULT_DB}: SQLite "
+                                    f"would replay or delete it; move it away, or pass --force")
+        else:
+            found = [n for n in OUTPUTS + (SQLITE_COMPANIONS if storage is None else ())
+                     if (out / n).exists()]
+            if found:
+                raise ArchError(f"--out {out} holds {found[0]}, which is not from this search; "
+                                f"choose another --out, or pass --force to overwrite it")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ArchError(f"cannot create --out {out}: {e.strerror}") from None
-    # The URL may hold a password: the marker keeps it redacted, and a digest to compare.
-    atomic_write(marker, json.dumps({"storage": redact(storage), "storage_sha256":
-                                     _digest(storage), "studies": studies}, indent=1) + "\n",
-                 force=True)
+    old = have or {}
+    write_marker(out, storage, studies, old.get("trials", {}) if not force else {})
+    return old
+
+
+def write_marker(out: Path, storage: Optional[str], studies: list, trials: dict) -> None:
+    data = dict(_marker_storage(storage), studies=studies, trials=trials)
+    try:
+        atomic_write(out / MARKER, json.dumps(data, indent=1) + "\n", force=True)
+    except OSError as e:
+        raise ArchError(f"cannot write into --out {out}: {e.strerror}") from None
+
+
+def check_nothing_lost(out: Path, old_marker: dict, studies: list, force: bool) -> None:
+    """The marker counts the trials each study had when --out's files were last written;
+    a storage that holds fewer (study.db emptied, replaced or deleted) would silently start
+    over and overwrite trials.csv with less."""
+    if force:
+        return
+    recorded = old_marker.get("trials") or {}
+    for study in studies:
+        want = recorded.get(study.study_name, 0)
+        have = len(study.get_trials(deepcopy=False))
+        if isinstance(want, int) and have < want:
+            raise ArchError(f"--out {out}: the last search wrote {want} trials of study "
+                            f"{study.study_name!r} there, but its storage now holds {have} "
+                            f"(was {DEFAULT_DB} emptied or replaced?); restore it, or pass "
+                            f"--force to start again and overwrite trials.csv")
 
 
 def _digest(text: str) -> str:
@@ -117,6 +240,7 @@ def make_storage(url: str, attempts: int = 5):
     Workers that start together on a fresh database race to create Optuna's tables: the
     loser retries."""
     import optuna
+    check_storage_url(url)
     kwargs = {}
     if url.startswith("sqlite"):
         kwargs = {"connect_args": {"timeout": 60}}
@@ -168,26 +292,54 @@ def redact(url: str) -> str:
 
 # ---------------------------------------------------------------------- studies
 
+COMPARED = ("space", "args", "objectives", "space_sha256")  # what makes two studies the same
 
-def _meta(space, objectives, space_file: str) -> dict:
+
+def _meta(space, objectives, space_file: str, sampler: str) -> dict:
     from ..values import literal
-    return {"space": space.name, "file": str(Path(space_file).resolve()) if not
-            space_file.startswith("zoo:") else space_file,
+    return {"space": space.name, "file": space_file if space_file.split(":", 1)[0] in
+            ("zoo", "search") else str(Path(space_file).resolve()),
             "args": {k: literal(v) for k, v in space.args.items()},
-            "objectives": [f"{o.direction[:3]}:{o.name}" for o in objectives]}
+            "objectives": [f"{o.direction[:3]}:{o.name}" for o in objectives],
+            "space_sha256": _digest(_space_text(space)), "sampler": sampler,
+            "constraints": constraint_keys(space)}
 
 
-def _sampler(objectives, seed, n_jobs):
+def _space_text(space) -> str:
+    from .report import source_slice
+    try:
+        return source_slice(space.defn.span)
+    except (OSError, AttributeError, IndexError):
+        return space.name
+
+
+def constraint_keys(space) -> list:
+    """The constraints every trial of `space` records, in order: one per `require` (its
+    source text) and `valid` (1 when the network could not be built). Every trial records
+    all of them, so that samplers that model each constraint (GP) see the same number in
+    every trial."""
+    from .. import syntax
+    from ..elaborate import VALID
+    from ..errors import source_text
+    keys = []
+    for stmt in getattr(space.defn, "body", ()):
+        if isinstance(stmt, syntax.Require):
+            key = source_text(stmt.cond.span)
+            if key not in keys:
+                keys.append(key)
+    return keys + [VALID]
+
+
+def _same_study(have: Optional[dict], meta: dict) -> bool:
+    if have is None:  # another worker created it a moment ago and has not labelled it yet
+        return True
+    return all(have.get(k) == meta.get(k) for k in COMPARED if k in have or k != "space_sha256")
+
+
+def open_study(storage, name: str, space, objectives, cfg: SearchConfig, sampler: str):
     import optuna
-    if len(objectives) > 1:
-        return optuna.samplers.NSGAIISampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed, multivariate=True,
-                                      constant_liar=n_jobs > 1, n_startup_trials=10)
-
-
-def open_study(storage, name: str, space, objectives, cfg: SearchConfig, index: int):
-    import optuna
-    meta = _meta(space, objectives, cfg.space_file)
+    from .samplers import default_sampler
+    meta = _meta(space, objectives, cfg.space_file, sampler)
     directions = [o.direction for o in objectives]
     try:
         existing = optuna.load_study(study_name=name, storage=storage)
@@ -195,8 +347,7 @@ def open_study(storage, name: str, space, objectives, cfg: SearchConfig, index: 
         existing = None
     if existing is not None:
         have = existing.user_attrs.get("archdsl")
-        # None: another worker created it a moment ago and has not labelled it yet
-        same = have in (None, meta) and list(existing.directions) == [
+        same = _same_study(have, meta) and list(existing.directions) == [
             optuna.study.StudyDirection.MAXIMIZE if d == "maximize" else
             optuna.study.StudyDirection.MINIMIZE for d in directions]
         if not same:
@@ -205,12 +356,19 @@ def open_study(storage, name: str, space, objectives, cfg: SearchConfig, index: 
                                 f"({_describe(have)}; now {_describe(meta)}); choose another "
                                 f"--study, or pass --force to delete it and start again")
             optuna.delete_study(study_name=name, storage=storage)
-    seed = None if cfg.seed is None else cfg.seed + 1000 * index
+        elif have is not None:
+            was = have.get("sampler") or default_sampler(objectives)
+            if was != sampler:
+                if not cfg.force:
+                    raise ArchError(f"study {name!r} was run with --sampler {was}; now "
+                                    f"--sampler {sampler}: pass --sampler {was}, or --force to "
+                                    f"go on with {sampler} (its trials are kept)")
+                meta["samplers"] = list(have.get("samplers") or [was]) + [sampler]
+                existing.set_user_attr("archdsl", meta)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0) \
         if len(objectives) == 1 and objectives[0].name == "accuracy" else optuna.pruners.NopPruner()
     study = optuna.create_study(storage=storage, study_name=name, directions=directions,
-                                sampler=_sampler(objectives, seed, cfg.n_jobs), pruner=pruner,
-                                load_if_exists=True)
+                                pruner=pruner, load_if_exists=True)
     if "archdsl" not in study.user_attrs:
         study.set_user_attr("archdsl", meta)
     return study
@@ -227,23 +385,30 @@ class TrialFailed(Exception):
     """A trial raised: Optuna records it as failed (with the message) and the study goes on."""
 
 
-def make_objective(space, evaluator: Evaluator, worker: str = ""):
+def make_objective(space, evaluator: Evaluator, worker: str = "", sampler: str = ""):
     """The function Optuna calls per trial. What it records: the user attr `info` (space,
-    derived values, flops, params, macs, the build error if any, the worker), and one
-    constraint per `require` (plus `valid` = 1 when the network could not be built). Few
-    storage writes: in Optuna's ordinary loop each one is a transaction."""
+    derived values, flops, params, macs, the build error if any, the worker, the sampler),
+    one constraint per `require` and `valid` (Optuna 5's named constraints), and the same
+    values as the list `constraints` in the trial's system attrs, which is where
+    optuna-dashboard (and Optuna before 5) reads them. Few storage writes: in Optuna's
+    ordinary loop each one is a transaction."""
     import optuna
+    keys = constraint_keys(space)
 
     def objective(trial):
         point = space.sample(trial)
-        info = {"space": space.name, "derived": point.derived, "worker": worker}
+        info = {"space": space.name, "derived": point.derived, "worker": worker,
+                "sampler": sampler}
         if point.totals is not None:
             info.update({k: point.totals[k] for k in ("flops", "params", "macs")})
         if point.error is not None:
             info["error"] = point.error
         trial.set_user_attr("info", info)
-        for key, value in point.constraints.items():
+        values = [float(point.constraints.get(k, 0.0)) for k in keys]
+        values += [float(v) for k, v in point.constraints.items() if k not in keys]
+        for key, value in zip(keys + [k for k in point.constraints if k not in keys], values):
             trial.set_constraint(key, value)
+        trial.storage.set_trial_system_attr(trial._trial_id, CONSTRAINTS_LIST, values)
         try:
             values, extra = evaluator.values(point, trial)
         except (ArchError, KeyboardInterrupt, optuna.TrialPruned):
@@ -257,6 +422,16 @@ def make_objective(space, evaluator: Evaluator, worker: str = ""):
         return values[0] if len(values) == 1 else values
 
     return objective
+
+
+CONSTRAINTS_LIST = "constraints"  # the system attr optuna-dashboard reads (a list of floats)
+
+
+def named_constraints(trial) -> dict:
+    """A trial's constraints by name (Optuna 5's `constraints:NAME` system attrs), without
+    the positional copies of the `constraints` list."""
+    prefix = CONSTRAINTS_LIST + ":"
+    return {k[len(prefix):]: v for k, v in trial.system_attrs.items() if k.startswith(prefix)}
 
 
 def feasible(trial) -> bool:
@@ -343,16 +518,9 @@ class _Progress:
 # ---------------------------------------------------------------------- the run
 
 
-def _seed_for(cfg: SearchConfig, index: int, study) -> Optional[int]:
-    """The sampler's seed: --seed, the space's index and the trials already in the study, so
-    that a resumed study does not replay the random start of the first run."""
-    if cfg.seed is None:
-        return None
-    return (cfg.seed + 1000 * index + 7919 * len(study.get_trials(deepcopy=False))) % 2**32
-
-
 def _optimize_direct(study, objective, trials, timeout, cfg, progress):
-    """Trials that train: the storage's own trials, with heartbeats and the pruner."""
+    """Trials in the storage itself, with heartbeats and the pruner: training trials, and
+    the samplers whose sequence every worker shares (grid, qmc)."""
     study.optimize(objective, n_trials=trials, timeout=timeout, n_jobs=cfg.n_jobs,
                    callbacks=[progress.callback], gc_after_trial=True, catch=(TrialFailed,))
 
@@ -360,32 +528,48 @@ def _optimize_direct(study, objective, trials, timeout, cfg, progress):
 SYNC_EVERY = 10  # analysis-only searches read other workers' trials every this many trials
 
 
-def _optimize_in_memory(study, objective, trials, timeout, cfg, progress, objectives, index):
+def _optimize_in_memory(study, objective, trials, timeout, cfg, progress):
     """Analysis-only trials take milliseconds, far less than the dozen storage transactions
     of an ordinary trial. So they are sampled in an in-memory study that mirrors the stored
     one, and each finished trial is written to the storage in one transaction (a trial is
-    never left RUNNING there). Other workers' trials are read back every SYNC_EVERY trials."""
+    never left RUNNING there). Other workers' trials are read back every SYNC_EVERY trials.
+    Enqueued trials, and the first trial (whose number seeds this worker's sampler), run in
+    the storage itself."""
     import optuna
     from optuna.trial import TrialState
+    deadline = None if timeout is None else time.monotonic() + timeout
+
+    def left():
+        return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+    done = 0
     waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
-    if waiting:  # enqueued trials run in the storage itself, where they wait
-        n = len(waiting) if trials is None else min(len(waiting), trials)
-        study.optimize(objective, n_trials=n, timeout=timeout, callbacks=[progress.callback],
+    from .samplers import WorkerSeeded
+    unseeded = isinstance(study.sampler, WorkerSeeded) and study.sampler.inner is None
+    n = len(waiting) + (1 if unseeded else 0)
+    if trials is not None:
+        n = min(n, trials)
+    if n:
+        study.optimize(objective, n_trials=n, timeout=left(), callbacks=[progress.callback],
                        catch=(TrialFailed,))
-        trials = None if trials is None else trials - n
-    mem = optuna.create_study(directions=study.directions,
-                              sampler=_sampler(objectives, _seed_for(cfg, index, study),
-                                               cfg.n_jobs))
+        done += n
+    sampler = study.sampler
+    if isinstance(sampler, WorkerSeeded):
+        if sampler.inner is None:  # no first trial ran (a timeout of 0): seed from the count
+            sampler.seed_from(len(study.get_trials(deepcopy=False)))
+        sampler = sampler.for_memory()
+    mem = optuna.create_study(directions=study.directions, sampler=sampler)
     seen: set = set()
     worker = objective.worker
 
-    def sync():
+    def sync(initial=False):
         fresh = []
         for t in study.get_trials(deepcopy=False):
             if t.number in seen or t.state not in (TrialState.COMPLETE, TrialState.PRUNED):
                 continue
             seen.add(t.number)
-            if (t.user_attrs.get("info") or {}).get("worker") != worker:
+            # this worker's in-memory trials are in `mem` already; its stored ones are not
+            if initial or (t.user_attrs.get("info") or {}).get("worker") != worker:
                 fresh.append(t)
         if fresh:
             mem.add_trials(fresh)
@@ -395,17 +579,15 @@ def _optimize_in_memory(study, objective, trials, timeout, cfg, progress, object
             study.add_trial(frozen)
             progress.callback(study, frozen)
 
-    deadline = None if timeout is None else time.monotonic() + timeout
-    done = 0
+    sync(initial=True)
     while trials is None or done < trials:
-        sync()
-        left = None if deadline is None else deadline - time.monotonic()
-        if left is not None and left <= 0:
+        if left() == 0.0:
             break
         batch = SYNC_EVERY if trials is None else min(SYNC_EVERY, trials - done)
-        mem.optimize(objective.func, n_trials=batch, timeout=left, n_jobs=cfg.n_jobs,
+        mem.optimize(objective.func, n_trials=batch, timeout=left(), n_jobs=cfg.n_jobs,
                      callbacks=[store], catch=(TrialFailed,))
         done += batch
+        sync()
 
 
 class _Objective:
@@ -417,39 +599,52 @@ class _Objective:
         return self.func(trial)
 
 
+def _sampler_for(name, objectives, cfg, index, space):
+    """The sampler of one space's study (see samplers.py on seeding)."""
+    from .samplers import SHARED_SEQUENCE, WorkerSeeded, grid_space, make_sampler
+    if name in SHARED_SEQUENCE:
+        seed = None if cfg.seed is None else (cfg.seed + 1000 * index) % 2 ** 32
+        grid = grid_space(space) if name == "grid" else None
+        return make_sampler(name, objectives, seed, cfg.n_jobs, grid=grid)
+    return WorkerSeeded(name, objectives, cfg.seed, index, cfg.n_jobs)
+
+
 def run_search(cfg: SearchConfig) -> SearchResult:
     import uuid
+    from .samplers import SHARED_SEQUENCE, check_sampler, default_sampler
     _quiet_optuna()
+    check_config(cfg)
     objectives = parse_objectives(cfg.objective)
+    sampler_name = check_sampler(cfg.sampler or default_sampler(objectives), objectives)
     spaces = load_spaces(cfg.space_file, cfg.spaces, cfg.defines, cfg.args)
     base = cfg.study or (spaces[0].name if len(spaces) == 1 else
                          "+".join(s.name for s in spaces))
     names = [base] if len(spaces) == 1 else [f"{base}.{s.name}" for s in spaces]
-    out = Path(cfg.out or default_out(base))
-    storage_url = cfg.storage or f"sqlite:///{(out / 'study.db').resolve()}"
-    if cfg.trials is not None and cfg.trials < 0:
-        raise ArchError("--trials must be 0 or more")
-    if cfg.n_jobs < 1:
-        raise ArchError("--n-jobs must be 1 or more")
-    prepare_out(out, storage_url, names, cfg.force)
+    out = Path(cfg.out) if cfg.out else Path(study_directory(base))
+    storage_url = cfg.storage or _default_url(out)
+    samplers = [_sampler_for(sampler_name, objectives, cfg, i, s) for i, s in enumerate(spaces)]
+    old_marker = prepare_out(out, cfg.storage, names, cfg.force)
     storage = make_storage(storage_url)
     evaluator = Evaluator(objectives, cfg.settings)
     if cfg.settings.threads is None:
         # One thread per trial: small networks gain little from more, and on a shared
         # machine extra threads mostly wait for one another.
         cfg.settings.threads = 1
-    studies = [open_study(storage, n, s, objectives, cfg, i)
-               for i, (n, s) in enumerate(zip(names, spaces))]
+    studies = [open_study(storage, n, s, objectives, cfg, sampler_name)
+               for n, s in zip(names, spaces)]
+    check_nothing_lost(out, old_marker, studies, cfg.force)
     if cfg.enqueue:
         from .enqueue import enqueue
         for space, study in zip(spaces, studies):
             for target in cfg.enqueue:
                 enqueue(study, space, target)
-    trials = cfg.trials if cfg.trials is not None else (None if cfg.timeout else 20)
+    trials = cfg.trials if cfg.trials is not None else (
+        None if cfg.timeout or sampler_name == "grid" else 20)
     result = SearchResult(out=out, storage=storage_url, studies=list(zip(spaces, studies)),
-                          objectives=objectives, evaluator=evaluator)
+                          objectives=objectives, evaluator=evaluator, sampler=sampler_name)
     worker = uuid.uuid4().hex[:12]
     deadline = None if cfg.timeout is None else time.monotonic() + cfg.timeout
+    direct = evaluator.needs_torch or sampler_name in SHARED_SEQUENCE
     with _Progress(cfg.progress, objectives, trials) as progress:
         try:
             for index, (space, study) in enumerate(result.studies):
@@ -457,16 +652,22 @@ def run_search(cfg: SearchConfig) -> SearchResult:
                 timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
                 if trials == 0 or timeout == 0.0:
                     continue
-                objective = _Objective(make_objective(space, evaluator, worker), worker)
-                if evaluator.needs_torch:
-                    study.sampler = _sampler(objectives, _seed_for(cfg, index, study), cfg.n_jobs)
+                study.sampler = samplers[index]
+                if sampler_name == "grid" and study.sampler.is_exhausted(study):
+                    result.notes.append(f"study {study.study_name}: every point of the grid "
+                                        f"has been tried")
+                    continue
+                objective = _Objective(make_objective(space, evaluator, worker, sampler_name),
+                                       worker)
+                if direct:
                     _optimize_direct(study, objective, trials, timeout, cfg, progress)
                 else:
-                    _optimize_in_memory(study, objective, trials, timeout, cfg, progress,
-                                        objectives, index)
+                    _optimize_in_memory(study, objective, trials, timeout, cfg, progress)
         except KeyboardInterrupt:
             result.interrupted = True
         result.new_trials = progress.done
     from .report import write_outputs
     result.files = write_outputs(result)
+    write_marker(out, cfg.storage, names, {s.study_name: len(s.get_trials(deepcopy=False))
+                                           for _, s in result.studies})
     return result
