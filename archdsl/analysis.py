@@ -1,18 +1,20 @@
 """Analysis: exact per-op costs (params, flops, macs, memory) and totals, by the cost model
-of LANGUAGE.md, read from the op registry. Never imports torch."""
+of the README's "Cost model" section, read from the op registry; and the limits that refuse a
+network before the torch backend allocates it. Never imports torch."""
 from __future__ import annotations
 
 import math
 
 from . import ir, ops
+from .errors import ArchError
 
 BYTES = 4  # float32
+MAX_PARAMS = 2 ** 31
+MAX_MEMORY = 64 * 2 ** 30  # bytes of float32 activations: all op outputs, as training keeps
 
 
 def node_cost(g, key) -> dict:
     d = g.nodes[key]
-    if d["op"] == "input":
-        return {"params": 0, "flops": 0, "macs": 0, "memory": math.prod(d["shape"]) * BYTES}
     op = ops.OPS[d["op"]]
     in_shapes = [g.nodes[p]["shape"] for p in ir.predecessors(g, key)]
     c = op.cost(d["args"], in_shapes, d["shape"])
@@ -21,12 +23,13 @@ def node_cost(g, key) -> dict:
 
 
 def layers(g) -> list:
-    """One row per primitive op, in execution order (the input excluded)."""
+    """One row per primitive op, in execution order (the inputs excluded)."""
     rows = []
+    inputs = g.graph["inputs"]
     for key in ir.execution_order(g):
-        d = g.nodes[key]
-        if d["op"] == "input":
+        if key in inputs:
             continue
+        d = g.nodes[key]
         row = {"name": key, "op": d["op"], "shape": list(d["shape"]), **node_cost(g, key)}
         if d.get("aux"):
             row["aux"] = True
@@ -72,3 +75,21 @@ def summary(g) -> dict:
     rows = layers(g)
     return {"network": g.graph["name"], "input": list(g.graph["input_shape"]),
             "layers": rows, "total": totals(g, rows)}
+
+
+def check_limits(g, max_params=MAX_PARAMS, max_memory=MAX_MEMORY, batch: int = 1):
+    """Refuse, before anything is allocated, a network whose parameters or float32
+    activations (every op's output, for `batch` samples) exceed the limits."""
+    total = totals(g)
+    params = total["params"]
+    if max_params is not None and params > max_params:
+        raise ArchError(f"network '{g.graph['name']}' has {params:,} parameters, more than the "
+                        f"limit of {max_params:,}; raise it with --max-params (max_params= in "
+                        f"Python) if this is intended")
+    memory = total["memory"] * batch
+    if max_memory is not None and memory > max_memory:
+        raise ArchError(f"network '{g.graph['name']}' needs {memory / 2**30:,.1f} GiB of "
+                        f"activations for a batch of {batch} (float32), more than the limit of "
+                        f"{max_memory / 2**30:,.1f} GiB; raise it with --max-memory GIB "
+                        f"(max_memory= bytes in Python) if this is intended")
+    return params

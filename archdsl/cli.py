@@ -1,24 +1,30 @@
-"""The command line (`archdsl ...`): argument parsing and dispatch to one module per command.
+"""The command line (`archdsl ...`): the list of commands and the dispatch to them.
 
-User errors (ArchError, bad arguments) print one located message and exit 1; so do a standard
-output that is closed (refused before any work) or fails (a full device), and an
-operating-system error naming a file. SIGTERM and SIGHUP unwind like Ctrl-C (exit 128 + the
-signal's number). Anything else is a bug and keeps its traceback. The analysis commands
-(check, summary, render, eval) never import torch.
+Each command is one module of `archdsl/commands/` with `add_parser(subparsers)`, which
+registers its arguments and its `run`, and `run(args)`. User errors (ArchError, bad
+arguments) print one located message and exit 1; so do a standard output that is closed
+(refused before any work) or fails (a full device), and an operating-system error naming a
+file. SIGTERM and SIGHUP unwind like Ctrl-C (exit 128 + the signal's number). Anything else is
+a bug and keeps its traceback. Importing a command module imports neither torch nor Optuna:
+they are imported when a command that needs them runs, so the analysis commands (check,
+summary, render, eval) never import torch.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import signal
 import sys
 
 from . import processes
+from .commands import check, render, search, summary, zoo
+from .commands import compile as compile_command
+from .commands import eval as eval_command
+from .commands.common import EPILOG
 from .errors import ArchError, Span, format_error
 from .files import reason, shown
 
-EPILOG = "Files may be given as zoo:NAME for a network of the zoo shipped with archdsl."
+COMMANDS = (check, summary, compile_command, eval_command, render, zoo, search)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,113 +36,15 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(1)
 
 
-def _shape(text: str) -> list:
-    try:
-        dims = [int(x) for x in text.replace("x", ",").split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected C,H,W (e.g. 3,224,224), got {text!r}")
-    if len(dims) not in (1, 3) or any(d <= 0 for d in dims):
-        raise argparse.ArgumentTypeError(f"expected C,H,W of positive integers, got {text!r}")
-    return dims
-
-
-def _define(text: str):
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    name, value = text.split("=", 1)
-    return name.strip(), value
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="archdsl", description="A language for convolutional network architectures: "
                 "exact costs, PyTorch modules, diagrams and design-rule search.", epilog=EPILOG)
     p.add_argument("--version", action="version", version=_version())
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-
-    c = sub.add_parser("check", help="parse and elaborate files; report errors",
-                       description="Parse and elaborate every network of each file (those "
-                       "whose parameters all have defaults) and report the first error of each.")
-    c.add_argument("files", nargs="+", metavar="FILE")
-    _max_nodes_arg(c)
-
-    s = sub.add_parser("summary", help="per-layer shapes, params, memory and FLOPs",
-                       description="The cost table of a network: output shape, memory (KB, "
-                       "float32, one sample), params and FLOPs (multiply-adds) per layer.",
-                       epilog=EPILOG)
-    _network_args(s)
-    s.add_argument("--json", action="store_true", help="print the summary as JSON (DESIGN.md)")
-    s.add_argument("--depth", type=int, default=None, metavar="D",
-                   help="aggregate rows by their first D path components")
-
-    k = sub.add_parser("compile", help="build the PyTorch module and run one forward pass",
-                       description="Build the network as a torch.fx GraphModule, run one "
-                       "forward pass on a dummy batch and print a one-line summary; -o writes "
-                       "it by suffix (.py source, .pt2 torch.export, .onnx, .pt state_dict).",
-                       epilog=EPILOG)
-    _network_args(k)
-    k.add_argument("-o", "--output", metavar="OUT", help="write .py, .pt2, .onnx or .pt")
-    k.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    k.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
-    k.add_argument("--channels-last", action="store_true", help="use channels_last memory format")
-    k.add_argument("--batch", type=int, default=1, metavar="B", help="dummy batch size")
-    k.add_argument("--fuse", action="store_true", help="fold batch norm into convs (eval)")
-    k.add_argument("--seed", type=int, default=0, help="initialisation seed (default 0)")
-    k.add_argument("--force", action="store_true", help="overwrite an existing OUT")
-    k.add_argument("--autocast", action="store_true",
-                   help="keep float32 weights and run the forward under torch.autocast "
-                   "with --dtype (float16 or bfloat16)")
-    k.add_argument("--max-params", type=int, default=2 ** 31, metavar="N",
-                   help="refuse networks with more parameters (default 2**31)")
-    k.add_argument("--max-memory", type=float, default=64, metavar="GIB",
-                   help="refuse networks whose float32 activations for the batch exceed "
-                   "this many GiB (default 64)")
-
-    e = sub.add_parser("eval", help="evaluate an expression",
-                       description="Evaluate an expression of the language, e.g. "
-                       "'solve(9*G*c^2 + 8*G*C*c - 17*C^2 == 0, c)' -D G=4 -D C=64.")
-    e.add_argument("expr", metavar="EXPR")
-    e.add_argument("-D", dest="defines", action="append", type=_define, default=[],
-                   metavar="NAME=VALUE", help="bind NAME to VALUE (an expression)")
-    e.add_argument("--file", metavar="FILE", help="evaluate in this file's scope")
-
-    for name in ("render", "zoo", "search"):
-        module = _command_module(name)
-        if module is not None:
-            module.add_parser(sub)
+    for command in COMMANDS:
+        command.add_parser(sub)
     return p
-
-
-def _network_args(p):
-    p.add_argument("file", metavar="FILE")
-    p.add_argument("--network", metavar="N", help="which network of the file")
-    p.add_argument("--input", type=_shape, metavar="C,H,W", help="override the input shape")
-    _max_nodes_arg(p)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text.replace("_", "").replace(",", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if n <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return n
-
-
-def _max_nodes_arg(p):
-    p.add_argument("--max-nodes", type=_positive_int, default=None, metavar="N",
-                   help="stop elaborating past N ops (default 1,000,000): a guard against "
-                   "runaway loops and recursion")
-
-
-def _command_module(name: str):
-    try:
-        return importlib.import_module(f"archdsl.commands.{name}")
-    except ModuleNotFoundError as e:
-        if e.name == f"archdsl.commands.{name}":
-            return None
-        raise
 
 
 def _version() -> str:
@@ -146,20 +54,15 @@ def _version() -> str:
 
 def main(argv=None) -> int:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     stdout, failed = sys.stdout, None
     try:
         with processes.signals_interrupt():
             if stdout is None:  # `>&-`: refuse before the work, not after it
                 raise ArchError("standard output is closed; redirect it (>/dev/null) instead")
-            if args.command in ("check", "summary", "eval", "compile"):
-                module = importlib.import_module(f"archdsl.commands.{args.command}")
-            else:
-                module = _command_module(args.command)
             sys.stdout = _WatchedStdout(stdout)
             try:
-                code = module.run(args) or 0
+                code = args.run(args) or 0
                 sys.stdout.flush()  # a full stdout (>/dev/full) fails here at the latest
             finally:
                 failed, sys.stdout = getattr(sys.stdout, "failed", None), stdout

@@ -1,6 +1,13 @@
-"""Elaboration: the only place with language semantics. Evaluates expressions, expands blocks,
-loops and conditionals, names every op, infers shapes, and builds the IR (a networkx DiGraph
-whose node keys are dotted module paths; see DESIGN.md and `ir.py`).
+"""Elaboration: statements to the IR, the only place with the semantics of statements. Expands
+blocks, loops and conditionals, names every op, infers shapes and builds the IR (a networkx
+DiGraph whose node keys are dotted module paths; docs/design.md, "The IR"). Expressions are
+evaluated by `evaluate.py`, call arguments bound by `binding.py`.
+
+A search space is elaborated here too: `param`, `require` and its `network` are statements
+like the others. `Elaborator.space` runs a space's body for one point, asking an answerer
+(`FirstAnswer`, or the search's Optuna trial) for each `param` it reaches; the result is a
+`Point`: the values drawn and derived, the network built and analysed, and one constraint
+value per `require`.
 
 Every error raised here carries the span of the statement that caused it and, inside blocks,
 the chain of call sites.
@@ -8,60 +15,25 @@ the chain of call sites.
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Protocol
 
-from . import ir, ops, syntax
-from .errors import ArchError, Span
-from .loader import FileScope
-from .values import CALLABLE, DefValue, OpValue, Partial, Shape, unwrap
+from . import analysis, ir, ops, syntax
+from .binding import bind_definition, bind_op
+from .errors import ArchError, Span, source_text
+from .evaluate import MAX_LOOP, Budget, Env, Evaluator, compare, shape_value
+from .values import CALLABLE, DefValue, IntRange, LogRange, OpValue, is_data, literal, show, \
+    unwrap
 
-MAX_NODES = 1_000_000  # IR nodes one elaboration may create (ARCHDSL_MAX_NODES overrides)
+MAX_NODES = 1_000_000  # IR nodes one elaboration may create (--max-nodes)
 MAX_CALL_DEPTH = 200  # nested block calls
-MAX_LOOP = 1_000_000  # iterations of one loop, range() length, `x N`
-MAX_INT = 2 ** 63  # larger numbers are an overflow error
-STEPS_PER_NODE = 20  # work budget: statements run and list items built, per allowed IR node
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_]+$")
-
-
-class Env:
-    """Lexical variables: `let`, parameters, loop variables. Falls back to the file scope."""
-
-    __slots__ = ("vars", "parent", "file")
-
-    def __init__(self, file: FileScope, parent: Optional["Env"] = None):
-        self.vars: dict = {}
-        self.parent = parent
-        self.file = file
-
-    def child(self) -> "Env":
-        return Env(self.file, self)
-
-    def is_bound(self, name: str) -> bool:
-        """Whether `name` means something here (so a builtin of that name is shadowed)."""
-        try:
-            self.lookup(name)
-            return True
-        except KeyError:
-            return False
-
-    def lookup(self, name: str):
-        env = self
-        while env is not None:
-            if name in env.vars:
-                return env.vars[name]
-            env = env.parent
-        entry = self.file.lookup(name)
-        if entry is not None:
-            return DefValue(entry[0], entry[1])
-        op = ops.lookup(name)
-        if op is not None:
-            return OpValue(op)
-        raise KeyError(name)
+# Statements that contribute the branches of what they run to a `parallel` body (and bind
+# names), rather than being a branch themselves.
+_CONTROL = (syntax.Let, syntax.For, syntax.If)
 
 
 @dataclass
@@ -77,20 +49,90 @@ class Scope:
         return self.prefix + name
 
 
+# ====================================================================== search-space points
+
+TOTALS = ("flops", "params", "macs", "memory")  # what a `require` may read of the network
+VALID = "valid"  # the constraint set (to 1) when the network could not be built
+
+
+class Answerer(Protocol):
+    """What answers a space's `param` draws: the value of param `name` in `domain` (a
+    non-empty list, an IntRange or a LogRange; see values.py)."""
+
+    def answer(self, name: str, domain): ...
+
+
+class FirstAnswer:
+    """Every param takes the first value of its domain: "the first point" of a space, which
+    `check` builds (no Optuna needed)."""
+
+    def answer(self, name: str, domain):
+        if isinstance(domain, LogRange):
+            return float(domain.bounds[0])
+        return domain[0]
+
+
+@dataclass
+class Point:
+    """One elaborated point of a space: what a trial drew, derived and built."""
+    params: dict = field(default_factory=dict)  # param name -> value (as the language sees it)
+    derived: dict = field(default_factory=dict)  # let name -> value (data only)
+    value: object = None  # the network call (a Partial)
+    graph: object = None  # the IR, when built
+    totals: Optional[dict] = None  # analysis totals, when built
+    constraints: dict = field(default_factory=dict)  # require text -> value (<= 0 satisfied)
+    error: Optional[str] = None  # why the network could not be built
+    network_span: object = None
+
+    @property
+    def feasible(self) -> bool:
+        return self.error is None and self.graph is not None and all(
+            v <= 0 for v in self.constraints.values())
+
+
+@dataclass
+class _Drawing:
+    """The state of elaborating one point of a space."""
+    answerer: object
+    env: Env  # the space's environment: params bind here, wherever they are drawn
+    point: Point = field(default_factory=Point)
+    deferred: list = field(default_factory=list)  # (require, env) that read the totals
+
+
+class _Infeasible(Exception):
+    """A `let` of a space failed for this point (solve found no root, ...): the point has
+    no network, and the space itself is not wrong."""
+
+
+# ====================================================================== the elaborator
+
+
 class Elaborator:
-    def __init__(self, max_nodes: Optional[int] = None):
+    def __init__(self, max_nodes: Optional[int] = None, *, budget: Optional[Budget] = None):
         # MAX_CALL_DEPTH nested blocks take ~10 Python frames each; Python 3.11 frames of
         # Python-to-Python calls live off the C stack, so a higher limit is safe.
         sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
-        self.max_nodes = max_nodes or MAX_NODES
         # Loops that add few ops (`{ {} x 1000000 } x 1000000`) would run for days under the
-        # node limit alone: a budget of work, proportional to it, stops them too.
-        self.max_steps = STEPS_PER_NODE * self.max_nodes
-        self.steps = 0
+        # node limit alone: a budget of work, proportional to it, stops them too. Elaborations
+        # this one starts (cost functions, a space's network) share it.
+        self.budget = budget or Budget(max_nodes or MAX_NODES)
+        self.evaluator = Evaluator(self.budget, self.cost)
+        self.eval = self.evaluator.eval
         self.graph = None
         self.chain: list = []  # (callee name, call span)
-        self._cost_cache: dict = {}
+        self._costs: dict = {}
+        self._drawing: Optional[_Drawing] = None  # while elaborating a space's point
         self.input_override: Optional[tuple] = None  # summary/compile --input C,H,W
+
+    @property
+    def max_nodes(self) -> int:
+        return self.budget.max_nodes
+
+    def _sub(self) -> "Elaborator":
+        """An elaboration started by this one: same budget, same call chain."""
+        sub = Elaborator(budget=self.budget)
+        sub.chain = list(self.chain)
+        return sub
 
     # ================================================================== networks
 
@@ -104,23 +146,41 @@ class Elaborator:
         if not isinstance(defn, syntax.NetworkDef):
             raise ArchError(f"{target.describe()} is not a network", span)
         self.graph = ir.new_graph(name)
-        env = self._bind(target, args, kwargs, span or defn.span)
+        env = self.bind(target, args, kwargs, span or defn.span)
         body = defn.body
         if not body or not isinstance(body[0], syntax.Input):
             raise ArchError(f"network {defn.name} must start with `input [C, H, W]`",
                             body[0].span if body else defn.span)
-        shape_value = self.eval(body[0].shape, env, None)
-        shape = self._input_shape(shape_value, body[0].span)
+        shape = shape_value(self.eval(body[0].shape, env, None), body[0].span)
         if self.input_override is not None:
             shape = tuple(self.input_override)
+        top = self._begin(shape, body[0].span)
+        return self._end(self.body(body[1:], env, top, ir.INPUT))
+
+    def _begin(self, shape: tuple, span) -> Scope:
+        """The graph's input node (of `shape`); returns the top scope."""
         self.graph.graph["input_shape"] = list(shape)
-        ir.add_node(self.graph, ir.INPUT, op="input", args={}, shape=shape, scope=(),
-                    span=body[0].span)
-        self.graph.graph["inputs"] = [ir.INPUT]
         top = Scope("", ())
-        out = self.body(body[1:], env, top, ir.INPUT)
+        self._add(ir.INPUT, ops.INPUT.name, {}, shape, top, span, [])
+        self.graph.graph["inputs"] = [ir.INPUT]
+        return top
+
+    def _end(self, out: str):
         self.graph.graph["outputs"] = [out]
         return self.graph
+
+    def cost(self, value, shape: tuple, span) -> dict:
+        """The analysis totals of a block or op call applied to an input of `shape` (what
+        flops/params/macs(...) read): elaborated on its own graph, within this budget."""
+        key = (id(value), show(value), shape)
+        if key not in self._costs:
+            sub = self._sub()
+            sub.graph = ir.new_graph("cost")
+            top = sub._begin(shape, span)
+            target, args, kwargs = unwrap(value)
+            sub._end(sub.apply(target, args, kwargs, top, [ir.INPUT], None, span))
+            self._costs[key] = (analysis.totals(sub.graph), value)  # the value keeps its id
+        return self._costs[key][0]
 
     def _resolve_alias(self, target, args, kwargs, span, depth=0):
         """`network a = b(...)`: follow aliases to the network definition they bind."""
@@ -139,35 +199,36 @@ class Elaborator:
             raise ArchError(f"{target.describe()} is not a network", span)
         return target, args, kwargs
 
-    def _input_shape(self, v, span) -> tuple:
-        if not (isinstance(v, list) and len(v) in (1, 3)
-                and all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in v)):
-            raise ArchError(f"input must be [C, H, W] (or [N]) of positive integers, "
-                            f"got {ops.show(v)}", span)
-        return tuple(v)
+    def bind(self, target: DefValue, args, kwargs, span) -> Env:
+        """The environment of a block, network or space called with these arguments."""
+        return bind_definition(target, args, kwargs, span, self.evaluator)
 
     # ================================================================== statements
 
-    def _step(self, n: int) -> None:
-        self.steps += n
-        if self.steps > self.max_steps:
-            raise ArchError(f"a loop runs too long: elaboration stopped after {self.max_steps:,} "
-                            f"steps ({STEPS_PER_NODE} per op of --max-nodes {self.max_nodes:,}; "
-                            f"raise it if this is intended)")
-
-    def body(self, stmts, env: Env, scope: Scope, x: str) -> str:
-        self._step(1 + len(stmts))
-        for stmt in stmts:
-            x = self.stmt(stmt, env, scope, x)
+    def body(self, stmts, env: Env, scope: Scope, x: str, branches: Optional[list] = None):
+        """Run statements in order. In sequence (`branches` None) each takes the previous
+        one's output and the last output is returned. In a `parallel` body (`branches` a
+        list) each statement is a branch fed with `x`, whose output is appended to
+        `branches`; `let`, `for` and `if` contribute the branches of what they run."""
+        self.budget.step(1 + len(stmts))
+        for s in stmts:
+            if branches is None:
+                x = self.stmt(s, env, scope, x)
+            elif isinstance(s, _CONTROL):
+                self.stmt(s, env, scope, x, branches)
+            else:
+                branches.append(self.stmt(s, env, scope, x))
         return x
 
-    def stmt(self, s, env: Env, scope: Scope, x: str) -> str:
+    def stmt(self, s, env: Env, scope: Scope, x: str, branches: Optional[list] = None) -> str:
         try:
-            method = getattr(self, "_stmt_" + type(s).__name__)
-        except AttributeError:
+            method = _STMT[type(s)]
+        except KeyError:
             raise ArchError(f"`{type(s).__name__.lower()}` is not allowed here", s.span) from None
         try:
-            return method(s, env, scope, x)
+            if branches is None:
+                return method(self, s, env, scope, x)
+            return method(self, s, env, scope, x, branches)
         except ArchError as e:
             raise e.with_span(s.span).with_chain(tuple(self.chain))
         except RecursionError:
@@ -176,8 +237,16 @@ class Elaborator:
     def _stmt_Input(self, s, env, scope, x):
         raise ArchError("`input` may only be the first statement of a network", s.span)
 
-    def _stmt_Let(self, s, env, scope, x):
-        env.vars[s.name] = self.eval(s.value, env, self._shape(x))
+    def _stmt_Let(self, s, env, scope, x, branches=None):
+        try:
+            value = self.eval(s.value, env, self._shape(x))
+        except ArchError as e:
+            if self._drawing is None:
+                raise
+            raise _Infeasible(e.with_span(s.span).format()) from None
+        env.vars[s.name] = value
+        if self._drawing is not None and is_data(value):
+            self._drawing.point.derived[s.name] = value
         return x
 
     def _repeat(self, expr, env, x) -> int:
@@ -187,7 +256,7 @@ class Elaborator:
         if isinstance(n, float) and n.is_integer():
             n = int(n)
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-            raise ArchError(f"x N needs a non-negative integer, got {ops.show(n)}", expr.span)
+            raise ArchError(f"x N needs a non-negative integer, got {show(n)}", expr.span)
         if n > MAX_LOOP:
             raise ArchError(f"loop too large: x {n} (limit {MAX_LOOP:,})", expr.span)
         return n
@@ -214,9 +283,9 @@ class Elaborator:
                 if e.span is None or e.span.file != where:
                     raise
                 # Locate it at the label: the template's own text is not a file to point into.
-                raise ArchError(f"in the name template {{{ops.show(m.group(1))[1:-1]}}}: "
+                raise ArchError(f"in the name template {{{show(m.group(1))[1:-1]}}}: "
                                 f"{e.message}", label.span) from None
-            out.append(ops.show(value) if not isinstance(value, str) else value)
+            out.append(show(value) if not isinstance(value, str) else value)
             pos = m.end()
         out.append(text[pos:])
         return "".join(out)
@@ -236,7 +305,7 @@ class Elaborator:
             x = self._apply_once(s, env, scope, x, name)
         return x
 
-    def _inputs(self, refs, scope, x, span) -> list:
+    def _inputs(self, refs, scope, x) -> list:
         if not refs:
             return [x]
         return [self._ref(r, scope, x) for r in refs]
@@ -261,14 +330,14 @@ class Elaborator:
         except KeyError:
             raise ArchError(f"unknown op or block '{name}'", span) from None
         if not isinstance(value, CALLABLE):
-            raise ArchError(f"'{name}' is {ops.show(value)}, not an op or block", span)
+            raise ArchError(f"'{name}' is {show(value)}, not an op or block", span)
         return value
 
     def _apply_once(self, s: syntax.Apply, env, scope, x, name):
-        inputs = self._inputs(s.refs, scope, x, s.span)
+        inputs = self._inputs(s.refs, scope, x)
         in_shape = self._shape(inputs[0])
         value = self._callee(s.callee, env, s.span)
-        args, kwargs = self._eval_args(s.args or (), env, in_shape)
+        args, kwargs = self.evaluator.args(s.args or (), env, in_shape)
         target, pargs, pkwargs = unwrap(value)
         pkwargs.update(kwargs)
         return self.apply(target, pargs + args, pkwargs, scope, inputs, name, s.span)
@@ -291,45 +360,16 @@ class Elaborator:
         return out
 
     def _apply_op(self, op, args, kwargs, scope, inputs, key_name, span):
-        if not op.merge and len(inputs) != 1:
+        # A merge of one input is allowed (loops that build lists of branches), and is the
+        # identity; any other op takes exactly one.
+        if op.merge is None and len(inputs) != 1:
             raise ArchError(f"{op.name} takes one input, got {len(inputs)}; "
-                            f"merge them with concat/add/mul/mean first", span)
-        if op.merge and len(inputs) < 2 and not args:
-            pass  # a merge of one input is the identity; allowed for loops that build lists
-        bound = self._bind_op(op, args, kwargs, span)
-        in_shapes = [self._shape(i) for i in inputs]
-        out_shape = op.shape(bound, in_shapes)
+                            f"merge them with {'/'.join(ops.merges())} first", span)
+        bound = bind_op(op, args, kwargs, span)
+        out_shape = op.shape(bound, [self._shape(i) for i in inputs])
         key = scope.key(key_name)
         self._add(key, op.name, bound, out_shape, scope, span, inputs)
         return key
-
-    def _bind_op(self, op, args, kwargs, span) -> dict:
-        schema = op.params
-        if len(args) > len(schema):
-            raise ArchError(f"{op.name} takes at most {len(schema)} positional arguments, "
-                            f"got {len(args)}", span)
-        bound = {}
-        for p, v in zip(schema, args):
-            bound[p.name] = v
-        names = {p.name: p for p in schema}
-        for k, v in kwargs.items():
-            if k not in names:
-                hint = f"; it takes {', '.join(names)}" if names else "; it takes none"
-                raise ArchError(f"{op.name} has no parameter '{k}'{hint}", span)
-            if k in bound:
-                raise ArchError(f"{op.name}: '{k}' given twice", span)
-            bound[k] = v
-        for p in schema:
-            if p.name not in bound:
-                if p.default is ops.REQUIRED:
-                    raise ArchError(f"{op.name} needs argument '{p.name}'", span)
-                bound[p.name] = p.default
-            elif not (bound[p.name] is None and p.default is None):
-                try:
-                    bound[p.name] = ops.check_kind(op.name, p, bound[p.name])
-                except ArchError as e:
-                    raise e.with_span(span)
-        return bound
 
     def _apply_block(self, target: DefValue, args, kwargs, scope, x, key_name, span):
         if len(self.chain) >= MAX_CALL_DEPTH:
@@ -337,7 +377,7 @@ class Elaborator:
                             f"(calling {target.name})", span)
         self.chain.append((target.name, span))
         try:
-            env = self._bind(target, args, kwargs, span)
+            env = self.bind(target, args, kwargs, span)
             inner = self._open_scope(scope, key_name, target.name, span)
             inner.names["in"] = x
             out = self.body(target.defn.body, env, inner, x)
@@ -356,31 +396,6 @@ class Elaborator:
     def _register(self, scope: Scope, name: str, out: str, span):
         scope.names[name] = out
         self.graph.graph["labels"][scope.prefix + name] = out
-
-    def _bind(self, target: DefValue, args, kwargs, span) -> Env:
-        """Bind call arguments to a definition's parameters; defaults see earlier parameters."""
-        defn = target.defn
-        params = defn.params
-        env = Env(target.scope)
-        if len(args) > len(params):
-            raise ArchError(f"{defn.name} takes {len(params)} arguments, got {len(args)}", span)
-        names = [p.name for p in params]
-        given = dict(zip(names, args))
-        for k, v in kwargs.items():
-            if k not in names:
-                raise ArchError(f"{defn.name} has no parameter '{k}' "
-                                f"(it takes {', '.join(names) or 'none'})", span)
-            if k in given:
-                raise ArchError(f"{defn.name}: argument '{k}' given twice", span)
-            given[k] = v
-        for p in params:
-            if p.name in given:
-                env.vars[p.name] = given[p.name]
-            elif p.default is not None:
-                env.vars[p.name] = self.eval(p.default, env, None)
-            else:
-                raise ArchError(f"{defn.name} needs argument '{p.name}'", span)
-        return env
 
     def _stmt_Group(self, s: syntax.Group, env, scope, x):
         n = self._repeat(s.repeat, env, x)
@@ -403,29 +418,6 @@ class Elaborator:
         return out
 
     # -- merges
-    def _branches(self, stmts, env, scope, x) -> list:
-        """Each statement of a parallel body is one branch fed with x; for/if/let expand."""
-        self._step(1 + len(stmts))
-        outs = []
-        for s in stmts:
-            try:
-                if isinstance(s, syntax.Let):
-                    self._stmt_Let(s, env, scope, x)
-                elif isinstance(s, syntax.For):
-                    for value in self._iterate(s, env, x):
-                        inner = env.child()
-                        inner.vars[s.var] = value
-                        outs.extend(self._branches(s.body, inner, scope, x))
-                elif isinstance(s, syntax.If):
-                    chosen = self._choose(s, env, x)
-                    if chosen:
-                        outs.extend(self._branches(chosen, env.child(), scope, x))
-                else:
-                    outs.append(self.stmt(s, env, scope, x))
-            except ArchError as e:
-                raise e.with_span(s.span).with_chain(tuple(self.chain))
-        return outs
-
     def merge(self, kind: str, outs: list, scope: Scope, span) -> str:
         if len(outs) == 1:
             return outs[0]
@@ -447,13 +439,15 @@ class Elaborator:
         return f"{scope.prefix}{kind}#{n}"
 
     def _stmt_Parallel(self, s: syntax.Parallel, env, scope, x):
-        if s.merge not in ops.MERGES:
-            raise ArchError(f"parallel needs one of {', '.join(ops.MERGES)}, got '{s.merge}'",
+        op = ops.lookup(s.merge)
+        if op is None or op.merge is None:
+            raise ArchError(f"parallel needs one of {', '.join(ops.merges())}, got '{s.merge}'",
                             s.span)
-        outs = self._branches(s.body, env.child(), scope, x)
+        outs = []
+        self.body(s.body, env.child(), scope, x, outs)
         if not outs:
             raise ArchError("parallel has no branches", s.span)
-        return self.merge(s.merge, outs, scope, s.span)
+        return self.merge(op.name, outs, scope, s.span)
 
     def _stmt_Residual(self, s: syntax.Residual, env, scope, x):
         main = self.body(s.body, env.child(), scope, x)
@@ -476,30 +470,27 @@ class Elaborator:
     def _iterate(self, s, env, x) -> list:
         it = self.eval(s.iterable, env, self._shape(x))
         if not isinstance(it, list):
-            raise ArchError(f"for ... in needs a list or range(), got {ops.show(it)}",
+            raise ArchError(f"for ... in needs a list or range(), got {show(it)}",
                             s.iterable.span)
         return it
 
-    def _stmt_For(self, s: syntax.For, env, scope, x):
+    def _stmt_For(self, s: syntax.For, env, scope, x, branches=None):
         for value in self._iterate(s, env, x):
             inner = env.child()
             inner.vars[s.var] = value
-            x = self.body(s.body, inner, scope, x)
+            x = self.body(s.body, inner, scope, x, branches)
         return x
 
-    def _choose(self, s: syntax.If, env, x):
+    def _stmt_If(self, s: syntax.If, env, scope, x, branches=None):
         cond = self.eval(s.cond, env, self._shape(x))
         if not isinstance(cond, bool):
-            raise ArchError(f"if needs true or false, got {ops.show(cond)}", s.cond.span)
-        return s.then if cond else s.other
-
-    def _stmt_If(self, s: syntax.If, env, scope, x):
-        chosen = self._choose(s, env, x)
-        return self.body(chosen, env.child(), scope, x) if chosen else x
+            raise ArchError(f"if needs true or false, got {show(cond)}", s.cond.span)
+        chosen = s.then if cond else s.other
+        return self.body(chosen, env.child(), scope, x, branches) if chosen else x
 
     def _stmt_Aux(self, s: syntax.Aux, env, scope, x):
         name = self._label(s.label, env, x)
-        inputs = self._inputs(s.refs, scope, x, s.span)
+        inputs = self._inputs(s.refs, scope, x)
         if len(inputs) != 1:
             raise ArchError("aux takes one input", s.span)
         if isinstance(s.target, syntax.Apply) and s.target.label is None:
@@ -519,6 +510,105 @@ class Elaborator:
         self._register(scope, name, out, s.span)
         return x
 
+    # ================================================================== search spaces
+
+    def space(self, target: DefValue, args: dict, answerer: Answerer, build: bool = True
+              ) -> Point:
+        """Elaborate one point of a space called with `args`: draw its params through
+        `answerer`, derive, build and analyse its network (unless `build` is false) and
+        check its requires. Raises ArchError only for mistakes in the space itself (a bad
+        domain, a require that is not a condition); a point whose `let`s or network cannot
+        be computed is returned with `error` set.
+
+        A `require` that reads the network's totals (`flops`, `params`, `macs`, `memory`
+        as values) is checked once the network is built; the others where they stand, and
+        when one of them fails the network is not built at all."""
+        env = self.bind(target, [], args, target.defn.span)
+        check_space(target.defn)
+        drawing = self._drawing = _Drawing(answerer, env)
+        point = drawing.point
+        try:
+            self.body(target.defn.body, env, None, None)
+        except _Infeasible as e:
+            point.error = str(e)
+        finally:
+            self._drawing = None
+        infeasible_early = point.error is not None or any(
+            v > 0 for v in point.constraints.values())
+        if build and not infeasible_early and point.value is not None:
+            try:
+                point.graph = self._sub().network(point.value, point.network_span)
+                point.totals = analysis.totals(point.graph)
+            except ArchError as e:
+                point.error = e.format()
+                point.graph = None
+        for stmt, where in drawing.deferred:
+            if point.totals is None:  # not evaluated: the point is infeasible for another reason
+                point.constraints.setdefault(source_text(stmt.cond.span), 0.0)
+                continue
+            totals = where.child()
+            totals.vars.update(point.totals)
+            self._require(stmt, totals, point)
+        if point.error is not None or (build and point.graph is None and not infeasible_early):
+            point.constraints[VALID] = 1.0  # recorded only when broken: one write less
+        return point
+
+    def _drawn(self, s) -> _Drawing:
+        if self._drawing is None:
+            raise ArchError(f"`{_KEYWORD[type(s)]}` may only appear in a space", s.span)
+        return self._drawing
+
+    def _stmt_ParamStmt(self, s: syntax.ParamStmt, env, scope, x):
+        drawing = self._drawn(s)
+        domain = self.eval(s.domain, env, None)
+        _check_domain(s.name, domain, s.domain.span)
+        try:
+            value = drawing.answerer.answer(s.name, domain)
+        except ArchError as e:
+            raise e.with_span(s.domain.span)
+        # A param names a coordinate of the space: it is bound in the space's environment,
+        # also when an `if` draws it.
+        drawing.env.vars[s.name] = value
+        drawing.point.params[s.name] = value
+        return x
+
+    def _stmt_Require(self, s: syntax.Require, env, scope, x):
+        drawing = self._drawn(s)
+        if _uses_totals(s.cond):
+            drawing.deferred.append((s, env))
+        else:
+            self._require(s, env, drawing.point)
+        return x
+
+    def _require(self, s: syntax.Require, env, point: Point):
+        """One constraint value for `require COND` (<= 0 when it holds): for a comparison of
+        two numbers, its relative violation, so that a sampler learns where the boundary
+        is; for anything else 0 or 1."""
+        cond = s.cond
+        try:
+            if isinstance(cond, syntax.Compare) and len(cond.rest) == 1:
+                a = self.eval(cond.first, env, None)
+                op, rhs = cond.rest[0]
+                b = self.eval(rhs, env, None)
+                value = _violation(op, a, b, compare(op, a, b, cond.span))
+            else:
+                ok = self.eval(cond, env, None)
+                if not isinstance(ok, bool):
+                    raise ArchError(f"require needs true or false, got {show(ok)}", cond.span)
+                value = 0.0 if ok else 1.0
+        except ArchError as e:
+            raise e.with_span(s.span)
+        point.constraints[source_text(cond.span)] = value
+
+    def _stmt_SpaceNetwork(self, s: syntax.SpaceNetwork, env, scope, x):
+        point = self._drawn(s).point
+        value = self.eval(s.call, env, None)
+        if not isinstance(value, CALLABLE):
+            raise ArchError(f"`network` needs a network call, got {show(value)}", s.span)
+        point.value = value
+        point.network_span = s.span
+        return x
+
     # ================================================================== graph
 
     def _shape(self, key: Optional[str]):
@@ -535,339 +625,89 @@ class Elaborator:
         for port, src in enumerate(inputs):
             self.graph.add_edge(src, key, port=port)
 
-    # ================================================================== expressions
 
-    def eval(self, e, env: Env, in_shape):
-        method = getattr(self, "_e_" + type(e).__name__)
-        try:
-            return method(e, env, in_shape)
-        except ArchError as err:
-            raise err.with_span(e.span)
-        except RecursionError:
-            raise ArchError("expression nested too deeply", e.span) from None
-
-    def _e_Num(self, e, env, s):
-        return e.value
-
-    def _e_Str(self, e, env, s):
-        return e.value
-
-    def _e_Const(self, e, env, s):
-        return e.value
-
-    def _e_Name(self, e, env, s):
-        try:
-            return env.lookup(e.id)
-        except KeyError:
-            if e.id in BUILTINS or e.id in ("solve", "flops", "params", "macs"):
-                raise ArchError(f"'{e.id}' is a builtin function: call it", e.span) from None
-            raise ArchError(f"unknown name '{e.id}'", e.span) from None
-
-    def _e_ListExpr(self, e, env, s):
-        return [self.eval(i, env, s) for i in e.items]
-
-    def _e_InAttr(self, e, env, s):
-        if s is None:
-            raise ArchError("`in` is only defined inside a body, for a statement's input", e.span)
-        idx = {"c": 0, "h": 1, "w": 2}.get(e.attr)
-        if idx is None:
-            raise ArchError(f"`in` has c, h and w, not {e.attr!r}", e.span)
-        if idx >= len(s):
-            raise ArchError(f"in.{e.attr}: the input is the vector {list(s)}", e.span)
-        return s[idx]
-
-    def _e_Unary(self, e, env, s):
-        v = self.eval(e.operand, env, s)
-        if e.op == "not":
-            return not _truth(v, e.span)
-        _number(v, "-", e.span)
-        return -v
-
-    def _e_BoolOp(self, e, env, s):
-        spine = [e]  # `a or b or ... or z` nests to the left: a loop, as in _e_BinOp
-        while isinstance(spine[-1].left, syntax.BoolOp):
-            spine.append(spine[-1].left)
-        value = _truth(self.eval(spine[-1].left, env, s), spine[-1].left.span)
-        for node in reversed(spine):
-            if (node.op == "and") == value:  # `and` after true, `or` after false
-                value = _truth(self.eval(node.right, env, s), node.right.span)
-        return value
-
-    def _e_Ternary(self, e, env, s):
-        cond = _truth(self.eval(e.cond, env, s), e.cond.span)
-        return self.eval(e.then if cond else e.other, env, s)
-
-    def _e_Compare(self, e, env, s):
-        left = self.eval(e.first, env, s)
-        for op, expr in e.rest:
-            right = self.eval(expr, env, s)
-            if not _compare(op, left, right, e.span):
-                return False
-            left = right
-        return True
-
-    def _e_BinOp(self, e, env, s):
-        # `1 + 2 + ... + n` nests to the left: walk that spine with a loop, not recursion, so a
-        # long chain never reaches Python's recursion limit.
-        spine = [e]
-        while isinstance(spine[-1].left, syntax.BinOp):
-            spine.append(spine[-1].left)
-        value = self.eval(spine[-1].left, env, s)
-        for node in reversed(spine):
-            value = arith(node.op, value, self.eval(node.right, env, s), node.span)
-            if isinstance(value, list):
-                self._step(len(value))
-        return value
-
-    def _e_Index(self, e, env, s):
-        obj = self.eval(e.obj, env, s)
-        idx = self.eval(e.index, env, s)
-        if not isinstance(obj, (list, str)):
-            raise ArchError(f"cannot index {ops.show(obj)}", e.span)
-        if not isinstance(idx, int) or isinstance(idx, bool):
-            raise ArchError(f"an index must be an integer, got {ops.show(idx)}", e.span)
-        if not -len(obj) <= idx < len(obj):
-            raise ArchError(f"index {idx} is out of range for a list of {len(obj)}", e.span)
-        return obj[idx]
-
-    def _eval_args(self, arg_nodes, env, in_shape):
-        args, kwargs = [], {}
-        for a in arg_nodes:
-            v = self.eval(a.value, env, in_shape)
-            if a.name is None:
-                if kwargs:
-                    raise ArchError("a positional argument follows a keyword argument", a.span)
-                args.append(v)
-            else:
-                if a.name in kwargs:
-                    raise ArchError(f"argument '{a.name}' given twice", a.span)
-                kwargs[a.name] = v
-        return args, kwargs
-
-    def _e_Call(self, e: syntax.Call, env, s):
-        fname = e.func.id if isinstance(e.func, syntax.Name) else None
-        if fname is not None and not env.is_bound(fname):
-            if fname == "solve":
-                return self._solve(e, env, s)
-            if fname in ("flops", "params", "macs"):
-                return self._cost_of(fname, e, env, s)
-            if fname in BUILTINS:
-                args, kwargs = self._eval_args(e.args, env, s)
-                if kwargs:
-                    raise ArchError(f"{fname}() takes no keyword arguments", e.span)
-                value = BUILTINS[fname](e.span, *args)
-                if isinstance(value, list):
-                    self._step(len(value))
-                return value
-        func = self.eval(e.func, env, s)
-        if not isinstance(func, CALLABLE):
-            raise ArchError(f"{ops.show(func)} is not callable", e.span)
-        args, kwargs = self._eval_args(e.args, env, s)
-        if isinstance(func, Partial):
-            return func.bind(args, kwargs)
-        return Partial(func, tuple(args), tuple(kwargs.items()), e.span)
-
-    # -- solve, flops, params
-    def _solve(self, e, env, s):
-        if len(e.args) != 2 or any(a.name for a in e.args):
-            raise ArchError("solve takes (LHS == RHS, VAR)", e.span)
-        eq, var = e.args[0].value, e.args[1].value
-        if not isinstance(var, syntax.Name):
-            raise ArchError("solve's second argument must be the unknown's name", var.span)
-        if isinstance(eq, syntax.Compare) and len(eq.rest) == 1 and eq.rest[0][0] == "==":
-            lhs, rhs = eq.first, eq.rest[0][1]
-        else:
-            raise ArchError("solve's first argument must be an equation LHS == RHS", eq.span)
-        from .solve import solve_polynomial
-
-        def f(value):
-            inner = env.child()
-            inner.vars[var.id] = value
-            a = self.eval(lhs, inner, s)
-            b = self.eval(rhs, inner, s)
-            _number(a, "solve", lhs.span)
-            _number(b, "solve", rhs.span)
-            return a - b
-
-        return solve_polynomial(f, var.id, e.span)
-
-    def _cost_of(self, what, e, env, s):
-        from .analysis import totals
-        args, kwargs = self._eval_args(e.args, env, s)
-        if len(args) != 1 or set(kwargs) - {"in"} or "in" not in kwargs:
-            raise ArchError(f"{what} takes (CALL, in=[C, H, W])", e.span)
-        value = args[0]
-        if not isinstance(value, CALLABLE):
-            raise ArchError(f"{what} needs a block or op call, got {ops.show(value)}", e.span)
-        shape = self._input_shape(kwargs["in"], e.span)
-        key = (id(value), ops.show(value), shape)
-        if key not in self._cost_cache:
-            sub = Elaborator(self.max_nodes)
-            sub.chain = list(self.chain)
-            sub.graph = ir.new_graph("cost")
-            ir.add_node(sub.graph, ir.INPUT, op="input", args={}, shape=shape, scope=(),
-                        span=e.span)
-            sub.graph.graph["inputs"] = [ir.INPUT]
-            target, pargs, pkwargs = unwrap(value)
-            out = sub.apply(target, pargs, pkwargs, Scope("", ()), [ir.INPUT], None, e.span)
-            sub.graph.graph["outputs"] = [out]
-            self._cost_cache[key] = (totals(sub.graph), value)
-        return self._cost_cache[key][0][what]
+# One method per statement node, found by the node's class name (`_stmt_For` for syntax.For).
+_STMT = {getattr(syntax, name[6:]): fn for name, fn in vars(Elaborator).items()
+         if name.startswith("_stmt_")}
+_KEYWORD = {syntax.ParamStmt: "param", syntax.Require: "require",
+            syntax.SpaceNetwork: "network"}
 
 
-# ====================================================================== arithmetic and builtins
+# ====================================================================== domains and requires
 
 
-def _number(v, what, span):
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ArchError(f"{what} needs a number, got {ops.show(v)}", span)
-    return v
+def _check_domain(name: str, domain, span) -> None:
+    """What `param NAME in DOMAIN` accepts: a non-empty list, range() with a positive step
+    and at least one value, or log(lo, hi) with 0 < lo < hi."""
+    if isinstance(domain, IntRange):
+        if domain.step <= 0:
+            raise ArchError(f"param {name}: range() needs a positive step", span)
+        if not domain:
+            raise ArchError(f"param {name}: range({domain.lo}, {domain.hi}) is empty", span)
+    elif isinstance(domain, LogRange):
+        bounds = domain.bounds
+        if len(bounds) != 2 or any(isinstance(a, bool) or not isinstance(a, (int, float))
+                                   for a in bounds):
+            raise ArchError(f"param {name}: log(lo, hi) takes two numbers", span)
+        if not 0 < bounds[0] < bounds[1]:
+            raise ArchError(f"param {name}: log(lo, hi) needs 0 < lo < hi", span)
+    elif not isinstance(domain, list) or not domain:
+        raise ArchError(f"param {name} needs a non-empty list, range(lo, hi[, step]) or "
+                        f"log(lo, hi), got {show(domain)}", span)
+    elif not all(isinstance(c, (bool, int, float, str)) or c is None for c in domain):
+        written = [literal(c) for c in domain]  # how a trial records such choices
+        if len(set(written)) != len(written):
+            raise ArchError(f"param {name}: two choices are written alike", span)
 
 
-def _truth(v, span) -> bool:
-    if not isinstance(v, bool):
-        raise ArchError(f"expected true or false, got {ops.show(v)}", span)
-    return v
+def _walk(node):
+    """Every syntax node inside an expression (a dataclass tree)."""
+    yield node
+    if dataclasses.is_dataclass(node):
+        for f in dataclasses.fields(node):
+            yield from _walk_value(getattr(node, f.name))
 
 
-def _checked(v, span):
-    if isinstance(v, float):
-        if math.isnan(v) or math.isinf(v):
-            raise ArchError("numeric overflow: the result is not a finite number", span)
-    elif isinstance(v, int) and not isinstance(v, bool) and abs(v) >= MAX_INT:
-        raise ArchError(f"numeric overflow: the result exceeds 2^63", span)
-    return v
+def _walk_value(v):
+    if isinstance(v, (tuple, list)):
+        for x in v:
+            yield from _walk_value(x)
+    elif dataclasses.is_dataclass(v) and not isinstance(v, type):
+        yield from _walk(v)
 
 
-def arith(op: str, a, b, span):
-    if op == "+" and (isinstance(a, list) and isinstance(b, list)
-                      or isinstance(a, str) and isinstance(b, str)):
-        if len(a) + len(b) > MAX_LOOP:  # `block r(l) { r(l + l) }` must not eat the memory
-            raise ArchError(f"{'list' if isinstance(a, list) else 'string'} too large: "
-                            f"{len(a) + len(b):,} items (limit {MAX_LOOP:,})", span)
-        return a + b
-    if op == "*" and isinstance(a, list) and isinstance(b, int) and not isinstance(b, bool):
-        if len(a) * max(b, 0) > MAX_LOOP:
-            raise ArchError("list too large", span)
-        return a * b
-    _number(a, f"'{op}'", span)
-    _number(b, f"'{op}'", span)
-    try:
-        if op == "+":
-            r = a + b
-        elif op == "-":
-            r = a - b
-        elif op == "*":
-            r = a * b
-        elif op == "/":
-            r = a / b
-            if isinstance(r, float) and r.is_integer() and isinstance(a, int) and isinstance(b, int):
-                r = float(r)
-        elif op == "//":
-            r = a // b
-        elif op == "%":
-            r = a % b
-        elif op == "**":
-            if isinstance(a, int) and isinstance(b, int) and b >= 0:
-                if a not in (0, 1, -1) and b * math.log2(max(abs(a), 2)) > 64:
-                    raise ArchError("numeric overflow in '**'", span)
-                r = a ** b
-            else:
-                r = float(a) ** float(b)
-                if isinstance(r, complex):
-                    raise ArchError("'**' of a negative number to a fractional power", span)
-        else:
-            raise ArchError(f"unknown operator {op}", span)
-    except ZeroDivisionError:
-        raise ArchError(f"division by zero in '{op}'", span) from None
-    except OverflowError:
-        raise ArchError(f"numeric overflow in '{op}'", span) from None
-    return _checked(r, span)
+def _uses_totals(expr) -> bool:
+    """Whether an expression reads `flops`/`params`/... as a value (not as a call)."""
+    called = {id(n.func) for n in _walk(expr) if isinstance(n, syntax.Call)}
+    return any(isinstance(n, syntax.Name) and n.id in TOTALS and id(n) not in called
+               for n in _walk(expr))
 
 
-def _compare(op, a, b, span) -> bool:
-    if op in ("==", "!="):
-        same = a == b and type(a) is type(b) or (
-            isinstance(a, (int, float)) and isinstance(b, (int, float))
-            and not isinstance(a, bool) and not isinstance(b, bool) and a == b)
-        return same if op == "==" else not same
-    _number(a, f"'{op}'", span)
-    _number(b, f"'{op}'", span)
-    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+def _violation(op, a, b, ok) -> float:
+    """A constraint value for `a OP b`: <= 0 when it holds; the relative distance otherwise."""
+    nums = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b))
+    if not nums or op == "!=":
+        return 0.0 if ok else 1.0
+    scale = max(abs(a), abs(b), 1e-12)
+    if op in ("<", "<="):
+        v = (a - b) / scale
+    elif op in (">", ">="):
+        v = (b - a) / scale
+    else:  # ==
+        v = abs(a - b) / scale
+    return min(float(v), 0.0) if ok else max(float(v), 1e-9)
 
 
-def _nums(name, span, args):
-    if len(args) == 1 and isinstance(args[0], list):
-        args = args[0]
-    if not args:
-        raise ArchError(f"{name}() of nothing", span)
-    for a in args:
-        _number(a, name, span)
-    return args
+def check_space(defn: syntax.SpaceDef) -> None:
+    """A space must have a `network CALL` statement (at any depth of `if`)."""
+    if not _has_network(defn.body):
+        raise ArchError(f"space {defn.name} has no `network CALL` statement", defn.span)
 
 
-def _one(name, fn):
-    def call(span, *args):
-        if len(args) != 1:
-            raise ArchError(f"{name}() takes one argument, got {len(args)}", span)
-        return _checked(fn(_number(args[0], name, span), span), span)
-    return call
-
-
-def _sqrt(x, span):
-    if x < 0:
-        raise ArchError(f"sqrt of a negative number ({x:g})", span)
-    return math.sqrt(x)
-
-
-def _range(span, *args):
-    if not 1 <= len(args) <= 3:
-        raise ArchError(f"range() takes 1 to 3 arguments, got {len(args)}", span)
-    for a in args:
-        if not isinstance(a, int) or isinstance(a, bool):
-            raise ArchError(f"range() needs integers, got {ops.show(a)}", span)
-    if len(args) == 3 and args[2] == 0:
-        raise ArchError("range() step must not be zero", span)
-    r = range(*args)
-    if len(r) > MAX_LOOP:
-        raise ArchError(f"loop too large: range of {len(r):,} (limit {MAX_LOOP:,})", span)
-    return list(r)
-
-
-def _len(span, *args):
-    if len(args) != 1 or not isinstance(args[0], (list, str)):
-        raise ArchError("len() takes one list", span)
-    return len(args[0])
-
-
-def _sum(span, *args):
-    return _checked(sum(_nums("sum", span, args)), span)
-
-
-def _round(span, *args):
-    if len(args) == 2:
-        if not isinstance(args[1], int) or isinstance(args[1], bool):
-            raise ArchError(f"round()'s digits must be an integer, got {ops.show(args[1])}", span)
-        return _checked(round(_number(args[0], "round", span), args[1]), span)
-    return _one("round", lambda x, sp: int(round(x)))(span, *args)
-
-
-def _int(x, span):
-    if isinstance(x, float) and (math.isnan(x) or math.isinf(x)):
-        raise ArchError("int() of a non-finite number", span)
-    return int(x)
-
-
-BUILTINS = {
-    "int": _one("int", _int),
-    "round": _round,
-    "ceil": _one("ceil", lambda x, sp: math.ceil(x)),
-    "floor": _one("floor", lambda x, sp: math.floor(x)),
-    "abs": _one("abs", lambda x, sp: abs(x)),
-    "sqrt": _one("sqrt", _sqrt),
-    "min": lambda span, *a: min(_nums("min", span, a)),
-    "max": lambda span, *a: max(_nums("max", span, a)),
-    "len": _len,
-    "range": _range,
-    "sum": _sum,
-}
+def _has_network(stmts) -> bool:
+    for s in stmts:
+        if isinstance(s, syntax.SpaceNetwork):
+            return True
+        if isinstance(s, syntax.If) and (_has_network(s.then) or _has_network(s.other or ())):
+            return True
+    return False

@@ -24,6 +24,32 @@ def forget_source(file: str) -> None:
     _SOURCES.pop(file, None)
 
 
+def registered_source(file: str) -> Optional[str]:
+    """The text a file had when it was parsed (None if it was not)."""
+    return _SOURCES.get(file)
+
+
+def source_text(span: "Span") -> str:
+    """The source text a span covers (one line's worth when it spans several)."""
+    text = _SOURCES.get(span.file)
+    if text is None:
+        try:
+            with open(span.file, encoding="utf-8") as f:
+                text = f.read()
+        except (OSError, ValueError):
+            return f"line {span.line}"
+    lines = text.splitlines()
+    if not 1 <= span.line <= len(lines):
+        return f"line {span.line}"
+    if span.end_line is None:
+        return lines[span.line - 1].strip()
+    if span.end_line == span.line:
+        return lines[span.line - 1][span.col - 1:span.end_col - 1]
+    chunk = [lines[span.line - 1][span.col - 1:]] + lines[span.line:span.end_line - 1] + \
+        [lines[span.end_line - 1][:span.end_col - 1]]
+    return " ".join(s.strip() for s in chunk)
+
+
 @dataclass(frozen=True)
 class Span:
     file: str

@@ -52,8 +52,8 @@ def op_names() -> frozenset:
 
 def builtin_names() -> frozenset:
     """The expression language's functions, from the evaluator."""
-    from . import elaborate
-    return frozenset(elaborate.BUILTINS) | SPECIAL_FORMS
+    from . import evaluate
+    return frozenset(evaluate.BUILTINS) | SPECIAL_FORMS
 
 
 def reserved_words() -> frozenset:

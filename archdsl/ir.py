@@ -1,4 +1,4 @@
-"""The IR: a networkx DiGraph of primitive ops (DESIGN.md, "One pipeline, one IR").
+"""The IR: a networkx DiGraph of primitive ops (docs/design.md, "The IR").
 
 Node keys are dotted module paths (`layer2.0.conv2`), which are also the PyTorch
 `state_dict` prefixes. Node attributes: `op`, `args` (resolved), `shape` (output, no batch),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from . import analysis, syntax
+from . import analysis
 from .elaborate import Elaborator
 from .errors import ArchError
 from .loader import FileScope, Loader, resolve_file_argument

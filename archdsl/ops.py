@@ -1,28 +1,55 @@
-"""The op registry: every primitive op defined once, with its parameter schema, shape rule,
-cost rule and PyTorch builder side by side (as pycls keeps `complexity()` beside each block).
+"""The op registry: every primitive op defined once, with every fact about it side by side
+(as pycls keeps `complexity()` beside each block): its parameter schema (kinds and value
+constraints), shape rule, cost rule, PyTorch builder, diagram label and colour family, merge
+symbol and `.py` source, and whether its output may be overwritten in place. No other module
+tests an op's name; adding an op is one `register(Op(...))` here (docs/design.md, "Adding an
+op").
 
 Shapes exclude the batch: `(C, H, W)` for feature maps, `(N,)` for vectors. Costs follow the
-cost model of LANGUAGE.md: `flops` are multiply-adds, `macs` the conv and fc part of them.
-Nothing here imports torch at module level: builders import it when they run, so the
-analysis path stays torch-free.
+README's cost model: `flops` are multiply-adds, `macs` the conv and fc part of them.
+
+Nothing here imports torch or the backend: a torch builder is a function of a namespace the
+backend hands it (`t.nn`, torch.nn; `t.layers`, backends/torch_layers.py) and merge functions
+are named by string, so the analysis path stays torch-free.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 from .errors import ArchError
+from .values import show
 
 REQUIRED = object()
 
 
+# --------------------------------------------------------------------------- the schema
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A value constraint on a parameter: every accepted value (each component of an
+    `[h, w]` pair) passes `test`; `text` completes "must be ..." in the message."""
+    text: str
+    test: Callable
+
+
+POSITIVE = Bound("positive", lambda v: v > 0)
+UNIT = Bound("in [0, 1)", lambda v: 0 <= v < 1)  # probabilities of dropping
+RESIZE_MODES = ("nearest", "bilinear", "bicubic", "area")
+RESIZE_MODE = Bound(", ".join(RESIZE_MODES[:-1]) + " or " + RESIZE_MODES[-1],
+                    lambda v: v in RESIZE_MODES)
+
+
 @dataclass(frozen=True)
 class P:
-    """One parameter of an op: name, kind (how a value is checked), default."""
+    """One parameter of an op: name, kind (how a value is checked), default, and an optional
+    value constraint (`where`)."""
     name: str
     kind: str = "any"  # int | num | bool | str | pair | padding | table | any
     default: object = REQUIRED
+    where: Optional[Bound] = None
 
 
 @dataclass(frozen=True)
@@ -32,20 +59,45 @@ class Cost:
     macs: int = 0
 
 
+def _free(a, ins, out) -> Cost:
+    return Cost()
+
+
+@dataclass(frozen=True)
+class Merge:
+    """An op of several inputs (`from a, b, ...`, `parallel NAME { ... }`)."""
+    symbol: str  # how a diagram draws it
+    function: str  # the torch function, by name, in backends/torch_layers.py (list -> tensor)
+    source: Callable  # Python source for `.py` files: list of input names -> expression
+    inplace: Optional[str] = None  # tensor method computing it in place for two inputs
+
+
 @dataclass(frozen=True)
 class Op:
     name: str
-    params: tuple
+    params: tuple  # of P, in positional order
     shape: Callable  # (args, in_shapes) -> out_shape
-    cost: Callable = field(default=lambda a, ins, out: Cost())
-    # (args, in_shapes, out_shape) -> torch.nn.Module; None for ops that are plain functions
-    torch_module: Optional[Callable] = None
-    # merges and reshapes: (args) -> callable on the list of input tensors, used as an fx
-    # call_function (`merge_add([a, b])`)
-    torch_function: Optional[Callable] = None
-    merge: bool = False  # takes several inputs (`from a, b, ...`)
-    family: str = "other"  # conv | norm | activation | pool | merge | fc | other (render colours)
+    cost: Callable = _free  # (args, in_shapes, out_shape) -> Cost
+    module: Optional[Callable] = None  # (t, args, in_shapes, out_shape) -> torch.nn.Module
+    merge: Optional[Merge] = None  # several inputs; None: exactly one
+    family: str = "other"  # input | conv | norm | activation | pool | fc | merge | other
+    label: Optional[Callable] = None  # (args) -> diagram text; default: name, required args
+    # Its output is a fresh tensor that its own backward does not read, so its only user may
+    # overwrite it in place (relu(inplace=true), `a.add_(b)`).
+    overwritable: bool = False
     doc: str = ""
+
+    def describe(self, args: dict) -> str:
+        """A short text for this op with these arguments: `conv 3×3 s2 g32 → 128`."""
+        if self.label is not None:
+            return self.label(args or {})
+        shown = [show(args[p.name]) for p in self.params
+                 if p.default is REQUIRED and p.name in (args or {})]
+        return " ".join([self.name.replace("_", " ")] + shown)
+
+    @property
+    def symbol(self) -> str:
+        return self.merge.symbol if self.merge is not None else self.name
 
 
 OPS: dict[str, Op] = {}
@@ -63,6 +115,11 @@ def lookup(name: str) -> Optional[Op]:
     return OPS.get(ALIASES.get(name, name))
 
 
+def merges() -> list:
+    """The names `parallel NAME { ... }` accepts, in registration order."""
+    return [name for name, op in OPS.items() if op.merge is not None]
+
+
 # --------------------------------------------------------------------------- argument checks
 
 
@@ -74,8 +131,27 @@ def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def check_kind(op: str, p: P, v):
-    """Coerce and check one argument value; raise ArchError (without span) when it is wrong."""
+_KIND_TEXT = {
+    "int": "an integer", "num": "a number", "bool": "true or false", "str": "a string",
+    "pair": "an integer or [h, w]", "padding": 'an integer, [h, w] or "same"',
+    "table": "a list of lists of input channels", "any": "a value",
+}
+
+
+def check(op: str, p: P, v):
+    """Coerce and check one given argument value against its kind and constraint; raise
+    ArchError (without span) when it is wrong."""
+    if v is None and p.default is None:
+        return v  # `none` where none is the default: the parameter's "not given"
+    v = _check_kind(op, p, v)
+    if p.where is not None and not (p.kind == "padding" and v == "same"):
+        for x in (v if isinstance(v, list) and p.kind in ("pair", "padding") else (v,)):
+            if not p.where.test(x):
+                raise ArchError(f"{op}: {p.name} must be {p.where.text}, got {show(v)}")
+    return v
+
+
+def _check_kind(op: str, p: P, v):
     bad = ArchError(f"{op}: argument '{p.name}' must be {_KIND_TEXT[p.kind]}, got {show(v)}")
     k = p.kind
     if k == "any":
@@ -118,38 +194,7 @@ def check_kind(op: str, p: P, v):
     raise AssertionError(k)
 
 
-_KIND_TEXT = {
-    "int": "an integer", "num": "a number", "bool": "true or false", "str": "a string",
-    "pair": "an integer or [h, w]", "padding": 'an integer, [h, w] or "same"',
-    "table": "a list of lists of input channels", "any": "a value",
-}
-
-
-_STRING_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-
-
-def _escape(ch: str) -> str:
-    if ch in _STRING_ESCAPES:
-        return _STRING_ESCAPES[ch]
-    if ch.isprintable():
-        return ch
-    n = ord(ch)
-    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
-
-
-def show(v) -> str:
-    """A value as the language writes it (strings escaped, so a message stays one line)."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if v is None:
-        return "none"
-    if isinstance(v, str):
-        return '"' + "".join(map(_escape, v)) + '"'
-    if isinstance(v, list):
-        return "[" + ", ".join(show(x) for x in v) + "]"
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(getattr(v, "describe", lambda: v)())
+# --------------------------------------------------------------------------- shape helpers
 
 
 def _need_map(op: str, s: tuple) -> tuple:
@@ -169,18 +214,38 @@ def _numel(s) -> int:
     return math.prod(s)
 
 
-# --------------------------------------------------------------------------- torch helpers
+def _same(a, ins):
+    return tuple(ins[0])
 
 
-def _nn():
-    import torch.nn as nn
-    return nn
+# --------------------------------------------------------------------------- label helpers
 
 
-def _layers():
-    from .backends import torch_layers
-    return torch_layers
+def _kernel(v) -> str:
+    if v is None:
+        return ""
+    h, w = pair(v)
+    return f"{h}\u00d7{w}"
 
+
+def _stride(v) -> str:
+    if v is None:
+        return ""
+    h, w = pair(v)
+    return "" if (h, w) == (1, 1) else (f" s{h}" if h == w else f" s{h}\u00d7{w}")
+
+
+# --------------------------------------------------------------------------- the input
+
+
+def _input_shape(a, ins):
+    raise AssertionError("the input's shape is the network's `input` statement")
+
+
+# The network's input: the IR's source node. Its shape is set by the `input` statement (or
+# --input); the torch backend makes it the forward's argument.
+INPUT = register(Op("input", (), _input_shape, family="input", label=lambda a: "input",
+                    doc="the network's input"))
 
 # --------------------------------------------------------------------------- conv
 
@@ -195,10 +260,6 @@ def _conv_shape(a, ins):
     sh, sw = pair(a["s"])
     dh, dw = pair(a["d"])
     out, groups, table = a["out"], a["groups"], a["table"]
-    if out <= 0:
-        raise ArchError(f"conv: out must be positive, got {out}")
-    if min(kh, kw, sh, sw, dh, dw) <= 0:
-        raise ArchError("conv: k, s and d must be positive")
     if table is not None:
         if groups != 1:
             raise ArchError("conv: a connection table and groups cannot be combined")
@@ -211,19 +272,12 @@ def _conv_shape(a, ins):
     elif groups <= 0 or c % groups or out % groups:
         raise ArchError(f"conv: groups={groups} must divide input channels ({c}) "
                         f"and output channels ({out})")
-    if a["p"] == "same":
+    if a["p"] == "same":  # Keras/TensorFlow: ceil(size / s), padded asymmetrically if need be
         shape = (out, -(-h // sh), -(-w // sw))
     else:
         ph, pw = pair(a["p"])
         shape = (out, conv_out(h, kh, sh, ph, dh), conv_out(w, kw, sw, pw, dw))
     return _positive("conv", shape, ins[0])
-
-
-def same_padding(size: int, k: int, s: int, d: int = 1) -> tuple:
-    """Keras/TensorFlow 'same': total padding split with the extra pixel at the end."""
-    out = -(-size // s)
-    total = max((out - 1) * s + d * (k - 1) + 1 - size, 0)
-    return total // 2, total - total // 2
 
 
 def _conv_cost(a, ins, out):
@@ -239,23 +293,34 @@ def _conv_cost(a, ins, out):
     return Cost(weights + (out[0] if a["bias"] else 0), macs, macs)
 
 
-def _conv_torch(a, ins, out):
-    L = _layers()
+def _conv_module(t, a, ins, out):
     if a["table"] is not None:
-        return L.TableConv2d(ins[0][0], a["out"], a["table"], pair(a["k"]), pair(a["s"]),
-                             a["p"], pair(a["d"]), a["bias"])
+        return t.layers.TableConv2d(ins[0][0], a["out"], a["table"], pair(a["k"]),
+                                    pair(a["s"]), a["p"], pair(a["d"]), a["bias"])
     if a["p"] == "same":
-        return L.same_conv(ins[0][1:], ins[0][0], a["out"], pair(a["k"]), pair(a["s"]),
-                           pair(a["d"]), a["groups"], a["bias"])
-    return _nn().Conv2d(ins[0][0], a["out"], pair(a["k"]), pair(a["s"]), pair(a["p"]),
-                        pair(a["d"]), a["groups"], a["bias"])
+        return t.layers.same_conv(ins[0][1:], ins[0][0], a["out"], pair(a["k"]), pair(a["s"]),
+                                  pair(a["d"]), a["groups"], a["bias"])
+    return t.nn.Conv2d(ins[0][0], a["out"], pair(a["k"]), pair(a["s"]), pair(a["p"]),
+                       pair(a["d"]), a["groups"], a["bias"])
+
+
+def _conv_label(a):
+    text = f"conv {_kernel(a.get('k', 1))}{_stride(a.get('s', 1))}"
+    if a.get("d", 1) not in (1, [1, 1]):
+        text += f" d{a['d']}"
+    if a.get("groups", 1) != 1:
+        text += f" g{a['groups']}"
+    if a.get("table") is not None:
+        text += " table"
+    return f"{text} \u2192 {a.get('out')}"
 
 
 register(Op(
     "conv",
-    (P("out", "int"), P("k", "pair", 1), P("s", "pair", 1), P("p", "padding", 0),
-     P("d", "pair", 1), P("groups", "int", 1), P("bias", "bool", True), P("table", "table", None)),
-    _conv_shape, _conv_cost, _conv_torch, family="conv",
+    (P("out", "int", where=POSITIVE), P("k", "pair", 1, POSITIVE), P("s", "pair", 1, POSITIVE),
+     P("p", "padding", 0), P("d", "pair", 1, POSITIVE), P("groups", "int", 1),
+     P("bias", "bool", True), P("table", "table", None)),
+    _conv_shape, _conv_cost, _conv_module, family="conv", label=_conv_label, overwritable=True,
     doc="2-D convolution; input channels inferred"))
 
 
@@ -267,8 +332,6 @@ def _fc_shape(a, ins):
     if len(s) != 1:
         raise ArchError(f"fc takes a vector, but its input is {list(s)}: add `flatten` "
                         f"(or `gap; flatten`) before it")
-    if a["out"] <= 0:
-        raise ArchError(f"fc: out must be positive, got {a['out']}")
     return (a["out"],)
 
 
@@ -278,49 +341,48 @@ def _fc_cost(a, ins, out):
 
 
 register(Op(
-    "fc", (P("out", "int"), P("bias", "bool", True)), _fc_shape, _fc_cost,
-    lambda a, ins, out: _nn().Linear(ins[0][0], a["out"], a["bias"]), family="fc",
+    "fc", (P("out", "int", where=POSITIVE), P("bias", "bool", True)), _fc_shape, _fc_cost,
+    lambda t, a, ins, out: t.nn.Linear(ins[0][0], a["out"], a["bias"]), family="fc",
+    label=lambda a: f"fc \u2192 {a.get('out')}", overwritable=True,
     doc="fully connected layer on a vector"), aliases=("linear",))
 
 
-def _same(a, ins):
-    return tuple(ins[0])
-
-
-def _bn_torch(a, ins, out):
-    nn = _nn()
-    cls = nn.BatchNorm2d if len(ins[0]) == 3 else nn.BatchNorm1d
+def _bn_module(t, a, ins, out):
+    cls = t.nn.BatchNorm2d if len(ins[0]) == 3 else t.nn.BatchNorm1d
     return cls(ins[0][0], eps=a["eps"], momentum=a["momentum"])
 
 
 register(Op(
-    "bn", (P("eps", "num", 1e-5), P("momentum", "num", 0.1)), _same,
-    lambda a, ins, out: Cost(2 * ins[0][0]), _bn_torch, family="norm",
+    "bn", (P("eps", "num", 1e-5, POSITIVE), P("momentum", "num", 0.1)), _same,
+    lambda a, ins, out: Cost(2 * ins[0][0]), _bn_module, family="norm", overwritable=True,
     doc="batch norm (2-D on maps, 1-D on vectors)"))
 
 register(Op(
-    "lrn", (P("size", "int", 5), P("alpha", "num", 1e-4), P("beta", "num", 0.75),
+    "lrn", (P("size", "int", 5, POSITIVE), P("alpha", "num", 1e-4), P("beta", "num", 0.75),
             P("k", "num", 2.0)),
-    lambda a, ins: _need_map("lrn", ins[0]), torch_module=lambda a, ins, out: _nn()
-    .LocalResponseNorm(a["size"], a["alpha"], a["beta"], a["k"]), family="norm",
-    doc="local response normalisation across channels"))
+    lambda a, ins: _need_map("lrn", ins[0]),
+    module=lambda t, a, ins, out: t.nn.LocalResponseNorm(a["size"], a["alpha"], a["beta"],
+                                                         a["k"]),
+    family="norm", overwritable=True, doc="local response normalisation across channels"))
 
 # --------------------------------------------------------------------------- activations
 
 
-def _activation(name, builder, params=(), doc=""):
-    register(Op(name, params, _same, torch_module=builder, family="activation", doc=doc))
+def _activation(name, module, params=(), doc=""):
+    register(Op(name, params, _same, module=module, family="activation", doc=doc))
 
 
-_activation("relu", lambda a, ins, out: _nn().ReLU(inplace=a["inplace"]),
-            (P("inplace", "bool", True),))
-_activation("tanh", lambda a, ins, out: _nn().Tanh())
-_activation("sigmoid", lambda a, ins, out: _nn().Sigmoid())
-_activation("softmax", lambda a, ins, out: _nn().Softmax(dim=1), doc="softmax over channels")
-_activation("identity", lambda a, ins, out: _nn().Identity())
-_activation("scaled_tanh", lambda a, ins, out: _layers().ScaledTanh(a["a"], a["s"]),
+_INPLACE = (P("inplace", "bool", True),)
+_activation("relu", lambda t, a, ins, out: t.nn.ReLU(inplace=a["inplace"]), _INPLACE)
+_activation("tanh", lambda t, a, ins, out: t.nn.Tanh())
+_activation("sigmoid", lambda t, a, ins, out: t.nn.Sigmoid())
+_activation("softmax", lambda t, a, ins, out: t.nn.Softmax(dim=1), doc="softmax over channels")
+_activation("identity", lambda t, a, ins, out: t.nn.Identity())
+_activation("scaled_tanh", lambda t, a, ins, out: t.layers.ScaledTanh(a["a"], a["s"]),
             (P("a", "num", 1.7159), P("s", "num", 2 / 3)),
             doc="a * tanh(s * x), LeNet-5's squashing function")
+_activation("hardswish", lambda t, a, ins, out: t.nn.Hardswish(inplace=a["inplace"]), _INPLACE,
+            doc="x * relu6(x + 3) / 6 (MobileNetV3)")
 
 # --------------------------------------------------------------------------- pooling
 
@@ -341,8 +403,6 @@ def _pool_shape(name):
         kh, kw = pair(a["k"])
         sh, sw = pair(a["s"] if a["s"] is not None else a["k"])
         ph, pw = pair(a["p"])
-        if min(kh, kw, sh, sw) <= 0:
-            raise ArchError(f"{name}: k and s must be positive")
         if ph > kh // 2 or pw > kw // 2:
             raise ArchError(f"{name}: padding {a['p']} is more than half the kernel {a['k']}")
         out = (c, pool_out(h, kh, sh, ph, a["ceil"]), pool_out(w, kw, sw, pw, a["ceil"]))
@@ -355,19 +415,24 @@ def _pool_cost(a, ins, out):
     return Cost(0, out[0] * out[1] * out[2] * kh * kw, 0)
 
 
-def _pool_torch(kind):
-    def build(a, ins, out):
-        cls = _nn().MaxPool2d if kind == "max" else _nn().AvgPool2d
+def _pool_module(kind):
+    def build(t, a, ins, out):
+        cls = t.nn.MaxPool2d if kind == "max" else t.nn.AvgPool2d
         s = a["s"] if a["s"] is not None else a["k"]
         return cls(pair(a["k"]), pair(s), pair(a["p"]), ceil_mode=a["ceil"])
     return build
 
 
+def _pool_label(name):
+    return lambda a: f"{name} {_kernel(a.get('k'))}{_stride(a.get('s', a.get('k')))}"
+
+
 for _kind in ("max", "avg"):
     register(Op(
-        f"{_kind}pool", (P("k", "pair"), P("s", "pair", None), P("p", "pair", 0),
-                         P("ceil", "bool", False)),
-        _pool_shape(f"{_kind}pool"), _pool_cost, _pool_torch(_kind), family="pool",
+        f"{_kind}pool", (P("k", "pair", where=POSITIVE), P("s", "pair", None, POSITIVE),
+                         P("p", "pair", 0), P("ceil", "bool", False)),
+        _pool_shape(f"{_kind}pool"), _pool_cost, _pool_module(_kind), family="pool",
+        label=_pool_label(f"{_kind}pool"), overwritable=True,
         doc=f"{_kind} pooling; s defaults to k"))
 
 
@@ -377,7 +442,7 @@ def _global_cost(a, ins, out):
 
 register(Op(
     "gap", (), lambda a, ins: (_need_map("gap", ins[0])[0], 1, 1), _global_cost,
-    lambda a, ins, out: _nn().AdaptiveAvgPool2d((1, 1)), family="pool",
+    lambda t, a, ins, out: t.nn.AdaptiveAvgPool2d((1, 1)), family="pool", overwritable=True,
     doc="global average pool to [C, 1, 1]"))
 
 
@@ -390,8 +455,9 @@ def _adaptive_shape(a, ins):
 
 register(Op(
     "adaptive_avgpool", (P("h", "int"), P("w", "int", None)), _adaptive_shape, _global_cost,
-    lambda a, ins, out: _nn().AdaptiveAvgPool2d((out[1], out[2])), family="pool",
-    doc="adaptive average pool to [C, h, w]"))
+    lambda t, a, ins, out: t.nn.AdaptiveAvgPool2d((out[1], out[2])), family="pool",
+    label=lambda a: f"adaptive avgpool {a.get('h')}\u00d7{a.get('w') or a.get('h')}",
+    overwritable=True, doc="adaptive average pool to [C, h, w]"))
 
 # --------------------------------------------------------------------------- reshaping, regularisers
 
@@ -400,23 +466,19 @@ def _flatten_shape(a, ins):
     return (_numel(ins[0]),)
 
 
-register(Op("flatten", (), _flatten_shape, torch_module=lambda a, ins, out: _nn().Flatten(1),
+register(Op("flatten", (), _flatten_shape, module=lambda t, a, ins, out: t.nn.Flatten(1),
             doc="[C, H, W] to [C*H*W]"))
 
 
-def _prob(name):
-    def shape(a, ins):
-        if not 0 <= a["p"] < 1:
-            raise ArchError(f"{name}: p must be in [0, 1), got {a['p']}")
-        return tuple(ins[0])
-    return shape
+def _p_label(name):
+    return lambda a: f"{name} {a.get('p')}"
 
 
-register(Op("dropout", (P("p", "num", 0.5),), _prob("dropout"),
-            torch_module=lambda a, ins, out: _nn().Dropout(a["p"]),
+register(Op("dropout", (P("p", "num", 0.5, UNIT),), _same,
+            module=lambda t, a, ins, out: t.nn.Dropout(a["p"]), label=_p_label("dropout"),
             doc="dropout, active in training mode only"))
-register(Op("drop_path", (P("p", "num"),), _prob("drop_path"),
-            torch_module=lambda a, ins, out: _layers().DropPath(a["p"]),
+register(Op("drop_path", (P("p", "num", where=UNIT),), _same,
+            module=lambda t, a, ins, out: t.layers.DropPath(a["p"]), label=_p_label("drop_path"),
             doc="stochastic depth: zeroes the whole input per sample in training, rescaled"))
 
 
@@ -426,24 +488,25 @@ def _zeropad_shape(a, ins):
     return _positive("zeropad", (c, h + 2 * ph, w + 2 * pw), ins[0])
 
 
-register(Op("zeropad", (P("p", "pair"),), _zeropad_shape,
-            torch_module=lambda a, ins, out: _nn().ZeroPad2d(
-                (pair(a["p"])[1], pair(a["p"])[1], pair(a["p"])[0], pair(a["p"])[0])),
-            doc="zero padding on every side"))
+def _zeropad_module(t, a, ins, out):
+    ph, pw = pair(a["p"])
+    return t.nn.ZeroPad2d((pw, pw, ph, ph))
+
+
+register(Op("zeropad", (P("p", "pair"),), _zeropad_shape, module=_zeropad_module,
+            overwritable=True, doc="zero padding on every side"))
 
 
 def _resize_shape(a, ins):
     c, _, _ = _need_map("resize", ins[0])
-    if a["mode"] not in ("nearest", "bilinear", "bicubic", "area"):
-        raise ArchError(f"resize: mode must be nearest, bilinear, bicubic or area, "
-                        f"got {show(a['mode'])}")
     w = a["w"] if a["w"] is not None else a["h"]
     return _positive("resize", (c, a["h"], w), ins[0])
 
 
-register(Op("resize", (P("h", "int"), P("w", "int", None), P("mode", "str", "bilinear")),
+register(Op("resize", (P("h", "int"), P("w", "int", None), P("mode", "str", "bilinear",
+                                                             RESIZE_MODE)),
             _resize_shape,
-            torch_module=lambda a, ins, out: _layers().Resize((out[1], out[2]), a["mode"]),
+            module=lambda t, a, ins, out: t.layers.Resize((out[1], out[2]), a["mode"]),
             doc="resize the feature map (interpolation)"))
 
 
@@ -453,9 +516,9 @@ def _subsample_shape(a, ins):
     return _positive("subsample", (c, h // k, w // k), ins[0])
 
 
-register(Op("subsample", (P("k", "int", 2),), _subsample_shape,
+register(Op("subsample", (P("k", "int", 2, POSITIVE),), _subsample_shape,
             lambda a, ins, out: Cost(2 * ins[0][0], _numel(out) * a["k"] ** 2, 0),
-            lambda a, ins, out: _layers().Subsample(ins[0][0], a["k"]), family="pool",
+            lambda t, a, ins, out: t.layers.Subsample(ins[0][0], a["k"]), family="pool",
             doc="LeNet-5 trainable subsampling: k x k sum times a per-channel weight, plus bias"))
 
 
@@ -465,9 +528,9 @@ def _rbf_shape(a, ins):
     return (a["out"],)
 
 
-register(Op("rbf", (P("out", "int"),), _rbf_shape,
+register(Op("rbf", (P("out", "int", where=POSITIVE),), _rbf_shape,
             lambda a, ins, out: Cost(0, ins[0][0] * a["out"], 0),
-            lambda a, ins, out: _layers().RBF(ins[0][0], a["out"]), family="fc",
+            lambda t, a, ins, out: t.layers.RBF(ins[0][0], a["out"]), family="fc",
             doc="Euclidean RBF units with fixed prototypes (a buffer, not parameters)"))
 
 # --------------------------------------------------------------------------- merges
@@ -482,36 +545,39 @@ def _concat_shape(a, ins):
     return (sum(s[0] for s in ins),) + tuple(first[1:])
 
 
-def _elementwise_shape(name):
+def _elementwise_shape(name, gate=False):
+    """Equal shapes; with `gate`, also a [C, 1, 1] input broadcast over a [C, H, W] one."""
     def shape(a, ins):
         full = max(ins, key=_numel)
         for s in ins:
             ok = tuple(s) == tuple(full) or (
-                name == "mul" and len(s) == 3 and len(full) == 3 and s[0] == full[0]
-                and s[1:] == (1, 1))
+                gate and len(s) == 3 and len(full) == 3 and s[0] == full[0] and s[1:] == (1, 1))
             if not ok:
                 raise ArchError(f"{name} needs equal shapes"
-                                + (" (or a [C, 1, 1] gate)" if name == "mul" else "")
+                                + (" (or a [C, 1, 1] gate)" if gate else "")
                                 + ", got " + " and ".join(str(list(x)) for x in ins))
         return tuple(full)
     return shape
 
 
-def _merge_fn(name):
-    def fn(a):
-        return getattr(_layers(), f"merge_{name}")
-    return fn
+def _merge(name, shape, merge, doc):
+    register(Op(name, (), shape, merge=merge, family="merge", overwritable=True, doc=doc))
 
 
-register(Op("concat", (), _concat_shape, torch_function=_merge_fn("concat"), merge=True,
-            family="merge", doc="join along channels, in order"))
-for _m in ("add", "mul", "mean"):
-    register(Op(_m, (), _elementwise_shape(_m), torch_function=_merge_fn(_m), merge=True,
-                family="merge", doc=f"elementwise {_m} of equal shapes"))
+_merge("concat", _concat_shape,
+       Merge("concat", "merge_concat", lambda xs: f"torch.cat([{', '.join(xs)}], 1)"),
+       "join along channels, in order")
+_merge("add", _elementwise_shape("add"),
+       Merge("+", "merge_add", lambda xs: " + ".join(xs), inplace="add_"),
+       "elementwise sum of equal shapes")
+_merge("mul", _elementwise_shape("mul", gate=True),
+       Merge("\u00d7", "merge_mul", lambda xs: " * ".join(xs)),
+       "elementwise product of equal shapes, or a [C, 1, 1] gate times a map")
+_merge("mean", _elementwise_shape("mean"),
+       Merge("mean", "merge_mean", lambda xs: f"({' + '.join(xs)}) / {len(xs)}"),
+       "elementwise mean of equal shapes")
 
-MERGES = ("concat", "add", "mul", "mean")
-
-# --------------------------------------------------------------------------- zoo part B additions
+# --------------------------------------------------------------------------- shortcuts and joins
 # pad_channels: He et al.'s option-A shortcut (a parameter-free identity zero-padded to more
 # channels); join: FractalNet's join of columns with local drop-path.
 
@@ -524,7 +590,7 @@ def _pad_channels_shape(a, ins):
 
 
 register(Op("pad_channels", (P("out", "int"),), _pad_channels_shape,
-            torch_module=lambda a, ins, out: _layers().PadChannels(ins[0][0], a["out"]),
+            module=lambda t, a, ins, out: t.layers.PadChannels(ins[0][0], a["out"]),
             doc="zero channels added to reach `out` (half before, half after the input's): "
                 "the option-A identity shortcut of He et al."))
 
@@ -535,13 +601,11 @@ def _join_shape(a, ins):
     if n <= 0 or c % n:
         raise ArchError(f"join: n={n} must divide the input's {c} channels (n equal groups, "
                         f"one per column, concatenated)")
-    if not 0 <= a["p"] < 1:
-        raise ArchError(f"join: p must be in [0, 1), got {a['p']}")
     return (c // n, h, w)
 
 
-register(Op("join", (P("n", "int"), P("p", "num", 0.0)), _join_shape,
-            torch_module=lambda a, ins, out: _layers().Join(a["n"], a["p"]), family="merge",
+register(Op("join", (P("n", "int"), P("p", "num", 0.0, UNIT)), _join_shape,
+            module=lambda t, a, ins, out: t.layers.Join(a["n"], a["p"]), family="merge",
             doc="mean of n equal channel groups (FractalNet's join of columns concatenated "
                 "along channels); in training each group is dropped per sample with "
                 "probability p (local drop-path), at least one always kept"))

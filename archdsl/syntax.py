@@ -337,7 +337,7 @@ class _Newlines:
 
 @functools.lru_cache(maxsize=None)
 def _parser() -> lark.Lark:
-    # Lark's cache file makes start-up cheaper: measured in bench/bench_parse.py.
+    # Lark's cache file makes start-up cheaper: measured in bench/bench_language.py.
     cache = os.environ.get("ARCHDSL_LARK_CACHE", "1") != "0"
     return lark.Lark(
         GRAMMAR_PATH.read_text(encoding="utf-8"),
@@ -415,10 +415,7 @@ def parse(text: str, file: str = "<string>") -> Module:
         tok = e.token
         if tok.type == "$END":
             what = "unexpected end of file"
-            line = text.count("\n") + 1
-            col = len(text.rsplit("\n", 1)[-1]) + 1
-            if not text.endswith("\n") or True:
-                line, col = _last_position(text)
+            line, col = _last_position(text)
         else:
             shown = "newline" if tok.type == "_NL" else repr(str(tok))
             what = f"unexpected {shown}"
@@ -524,7 +521,7 @@ def _unescape(raw: str) -> str:
 class _ToAst(Transformer_NonRecursive):
     """Lark tree to dataclasses. Optional parts arrive as None (maybe_placeholders).
     Non-recursive: 5,000 nested braces or a 20,000-term sum must not hit Python's recursion
-    limit here (tests/test_robustness.py)."""
+    limit here (tests/test_limits.py)."""
 
     def __init__(self, file: str):
         super().__init__()
@@ -629,8 +626,7 @@ class _ToAst(Transformer_NonRecursive):
         return Group(label, body, repeat, self._span(meta))
 
     def parallel_stmt(self, meta, c):
-        return Parallel(self._name(c[0]) if str(c[0]) not in ("concat", "add", "mul", "mean")
-                        else str(c[0]), c[1], self._span(meta))
+        return Parallel(self._name(c[0]), c[1], self._span(meta))
 
     def residual_stmt(self, meta, c):
         return Residual(c[0], c[1], self._span(meta))
@@ -646,6 +642,8 @@ class _ToAst(Transformer_NonRecursive):
         if isinstance(other, If):
             other = (other,)
         return If(c[0], c[1], other, self._span(meta))
+
+    space_if = if_stmt  # a space's `if`: the same statement, its bodies space statements
 
     def aux_stmt(self, meta, c):
         label, target, refs = c

@@ -5,6 +5,10 @@
 2. Lark's parser cache: process start-up of `archdsl check` with the cache on and off.
 3. In-process elaboration plus analysis of ResNet-152 after the first parse (target <= 20 ms),
    and the cost per IR node.
+4. Guards: how fast runaway input is refused, against that ResNet-152 elaboration: the node
+   limit (`relu x 1000000` under a limit of 100), the work budget (`{ {} x 1000000 } x
+   1000000` under --max-nodes 1000), the parameter limit (fc(20000) on 3x224x224, 3.0e9
+   parameters, refused before the torch backend would allocate 12 GB).
 
 Run: python bench/bench_language.py   (prints a table; nothing is asserted)
 """
@@ -54,6 +58,7 @@ def main():
         analysis.summary(g)
         best = min(best, time.perf_counter() - t)
     nodes = g.number_of_nodes()
+    guards = {name: refusal(fn) for name, fn in guard_cases().items()}
     del archdsl
 
     print(f"{'measure':58} {'value':>12}")
@@ -66,6 +71,40 @@ def main():
     print(f"{'elaborate + analyse resnet152 in-process (ms, best of 20)':58} {best * 1e3:12.1f}")
     print(f"{'  IR nodes':58} {nodes:12d}")
     print(f"{'  microseconds per node':58} {best / nodes * 1e6:12.1f}")
+    for name, seconds in guards.items():
+        print(f"{'refused: ' + name + ' (ms, best of 5)':58} {seconds * 1e3:12.1f}")
+        print(f"{'  ratio to elaborating resnet152':58} {seconds / best:12.2f}")
+
+
+def guard_cases() -> dict:
+    import archdsl
+    from archdsl.analysis import check_limits
+
+    def body(stmts):
+        return "network m {\n  input [3, 8, 8]\n  " + stmts + "\n}\n"
+    big = "network big {\n  input [3, 224, 224]\n  flatten; fc(20000)\n}\n"
+    return {
+        "relu x 1000000, limit 100 nodes": lambda: archdsl.load(text=body("relu x 1000000"),
+                                                                max_nodes=100),
+        "{ {} x 1000000 } x 1000000, limit 1000": lambda: archdsl.load(
+            text=body("{ {} x 1000000 } x 1000000"), max_nodes=1000),
+        "fc(20000) on 3x224x224, 3.0e9 params": lambda: check_limits(archdsl.load(text=big).graph),
+    }
+
+
+def refusal(fn, repeat=5) -> float:
+    """Best time until `fn` raises ArchError (it must)."""
+    from archdsl.errors import ArchError
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        try:
+            fn()
+        except ArchError:
+            best = min(best, time.perf_counter() - t)
+        else:
+            raise AssertionError("the guard did not refuse")
+    return best
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ def test_seed001_vgg_stacked_3x3_rules(c, h):
     network n {{ input [{c}, {h}, {h}] }}
     """
     from archdsl import syntax
-    from archdsl.elaborate import Elaborator, Env
+    from archdsl.elaborate import Elaborator
+    from archdsl.evaluate import Env
     from archdsl.loader import Loader
     scope = Loader().load_text(text, "<vgg>")
 

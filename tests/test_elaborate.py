@@ -1,5 +1,5 @@
-"""Elaboration semantics of LANGUAGE.md: data flow, naming, merges, loops, blocks as values,
-imports, and PyTorch's exact output-size rules."""
+"""Elaboration semantics of the language (README, "The language"): data flow, naming, merges,
+loops, blocks as values, imports, and PyTorch's exact output-size rules."""
 from __future__ import annotations
 
 import math
@@ -122,26 +122,6 @@ def test_network_alias_binds_and_rebinds():
     assert shape_of(nodes(text, network="wide", classes=7), "3") == [7]
 
 
-def test_own_definitions_shadow_the_standard_library_and_use_is_relative(tmp_path):
-    (tmp_path / "lib").mkdir()
-    (tmp_path / "lib" / "blocks.arch").write_text("block fire(s) { conv(s) }\n")
-    main = tmp_path / "main.arch"
-    main.write_text('use "lib/blocks.arch"\nnetwork main { input [3, 8, 8]; fire(5) }\n')
-    g = archdsl.load(str(main)).graph
-    assert [k for k in g if k != "input"] == ["0.0"]  # the file's fire, not SqueezeNet's
-
-
-def test_number_suffixes_and_arithmetic():
-    assert evaluate("4.1G") == 4_100_000_000
-    assert evaluate("3k + 2M") == 2_003_000
-    assert evaluate("2 ^ 10") == 1024 and evaluate("7 // 2") == 3 and evaluate("7 / 2") == 3.5
-    assert evaluate("[1, 2] + [3]") == [1, 2, 3]
-    assert evaluate("max([3, 9, 4]) if len([1]) == 1 else 0") == 9
-    assert evaluate("sqrt(16) + ceil(2.1) + floor(2.9) + round(2.5) + abs(-1)") == 4 + 3 + 2 + 2 + 1
-    with pytest.raises(ArchError, match="division by zero"):
-        evaluate("1 % 0")
-
-
 # PyTorch's exact output sizes (torch.nn docs: Conv2d, MaxPool2d with ceil_mode).
 def torch_conv(size, k, s, p, d=1):
     return math.floor((size + 2 * p - d * (k - 1) - 1) / s + 1)
@@ -169,9 +149,6 @@ def test_ceil_mode_pool_output_size(size, k, s, p):
 def test_same_padding_keeps_ceil_size_over_stride():
     g = nodes('network n { input [3, 224, 224]; conv(96, k=11, s=4, p="same") }')
     assert shape_of(g, "0") == [96, 56, 56]  # Keras: ceil(224 / 4)
-    from archdsl.ops import same_padding
-    # TensorFlow's rule: total padding max((out-1)*s + k - size, 0), the extra pixel at the end.
-    assert same_padding(224, 11, 4) == (3, 4)
 
 
 def test_connection_table_counts_only_connections():
@@ -188,3 +165,105 @@ def test_input_override(run_cli, tmp_path):
     p.write_text("network n { input [3, 224, 224]; conv(8, k=3, s=2, p=1); gap; flatten; fc(4) }")
     code, out, _ = run_cli("summary", p, "--input", "3,32,32", "--json")
     assert code == 0 and '"shape": [8, 16, 16]' in out
+
+
+def test_parallel_bodies_take_branches_from_for_if_and_let():
+    # the README: `for`, `if` and `let` inside a `parallel` body contribute branches
+    g = nodes("""network n {
+      input [4, 8, 8]
+      parallel concat {
+        let w = 2
+        for i in range(3) { conv(w * (i + 1)) }
+        if true { identity } else { conv(99) }
+      }
+    }""")
+    out = g.graph["outputs"][0]
+    assert shape_of(g, out) == [2 + 4 + 6 + 4, 8, 8]
+    assert len(list(g.predecessors(out))) == 4
+
+
+# --------------------------------------------------------------------------- search spaces
+
+SPACE = """
+network n(widths) {
+  input [3, 16, 16]
+  for i in range(len(widths)) { conv(widths[i], k=3, p=1); maxpool(2) }
+  gap; flatten; fc(10)
+}
+space s(stages=2, budget=1M) {
+  param w in [8, 4]
+  param d in range(2, 5) if stages == 2 else [1]
+  if stages >= 3 {
+    param w3 in [16, 32]
+  }
+  let widths = [w] * stages if stages == 2 else [w, w, w3]
+  require d >= 2
+  require flops <= budget
+  network n(widths)
+}
+"""
+
+
+def _space(tmp_path, **args):
+    from archdsl.search import load_spaces
+    f = tmp_path / "s.arch"
+    f.write_text(SPACE)
+    return load_spaces(str(f), args=args)[0]
+
+
+class Recorder:
+    """An answerer that takes the last value of each domain and records what it was asked."""
+
+    def __init__(self):
+        self.asked = {}
+
+    def answer(self, name, domain):
+        self.asked[name] = domain
+        return list(domain)[-1] if isinstance(domain, list) else domain.bounds[-1]
+
+
+def test_a_param_inside_an_if_is_drawn_only_when_its_branch_runs(tmp_path):
+    from archdsl.elaborate import Elaborator
+    for stages, drawn in ((2, ["w", "d"]), (3, ["w", "d", "w3"])):
+        space = _space(tmp_path, stages=stages)
+        answerer = Recorder()
+        point = Elaborator().space(space.target, space.args, answerer)
+        assert list(answerer.asked) == drawn == list(point.params)
+    # the domain of d is a value: `range(2, 5) if ... else [1]` chose the range
+    assert answerer.asked["d"] == [1] and point.constraints["d >= 2"] > 0  # d=1 < 2
+
+
+def test_the_first_point_is_the_first_answer(tmp_path, run_cli):
+    from archdsl.elaborate import Elaborator, FirstAnswer
+    space = _space(tmp_path)
+    point = Elaborator().space(space.target, space.args, FirstAnswer())
+    assert point.params == {"w": 8, "d": 2}
+    # the README's cost model: two 3x3 convs to 8 channels (16x16, then 8x8), two 2x2 pools,
+    # the global pool over 8x4x4 and the fc 8 -> 10
+    convs = 8 * 16 * 16 * 3 * 9 + 8 * 8 * 8 * 8 * 9
+    pools = 8 * 8 * 8 * 4 + 8 * 4 * 4 * 4
+    assert point.totals["flops"] == convs + pools + 8 * 4 * 4 + 8 * 10
+    assert point.feasible
+    code, out, err = run_cli("check", tmp_path / "s.arch")
+    assert code == 0 and "1 space" in out, err
+
+
+def test_an_optuna_trial_answers_ranges_as_integers(tmp_path):
+    import optuna
+    space = _space(tmp_path)
+    study = optuna.create_study()
+    trial = study.ask()
+    point = space.sample(trial)
+    assert isinstance(trial.distributions["d"], optuna.distributions.IntDistribution)
+    assert (trial.distributions["d"].low, trial.distributions["d"].high) == (2, 4)
+    assert isinstance(trial.distributions["w"], optuna.distributions.CategoricalDistribution)
+    assert point.params == trial.params
+
+
+def test_param_outside_a_space_and_bad_domains_are_located_errors(run_cli, tmp_path):
+    bad = tmp_path / "bad.arch"
+    bad.write_text(SPACE.replace("param w in [8, 4]", "param w in range(4, 4)"))
+    code, _, err = run_cli("check", bad)
+    assert code == 1 and "param w: range(4, 4) is empty" in err and ":8:" in err.splitlines()[0]
+    with pytest.raises(ArchError, match="is a builtin function"):
+        evaluate("log")

@@ -16,6 +16,7 @@ LENET_C3_TABLE = ("[[0,1,2],[1,2,3],[2,3,4],[3,4,5],[0,4,5],[0,1,5],[0,1,2,3],[1
 
 # op -> list of (input shape, statements). Every registered op must appear here.
 EXAMPLES = {
+    "input": [([3, 4, 4], "")],  # the network's input alone: no cost, no parameters
     "conv": [([3, 17, 17], "conv(8, k=3, s=2, p=1)"),
              ([8, 16, 16], "conv(16, k=[3, 5], p=[1, 2], groups=4, bias=false)"),
              ([4, 15, 15], "conv(6, k=3, d=2)"),
@@ -27,6 +28,7 @@ EXAMPLES = {
     "relu": [([3, 4, 4], "relu")], "tanh": [([3, 4, 4], "tanh")],
     "sigmoid": [([3, 4, 4], "sigmoid")], "softmax": [([3, 4, 4], "softmax")],
     "identity": [([3, 4, 4], "identity")], "scaled_tanh": [([3, 4, 4], "scaled_tanh")],
+    "hardswish": [([3, 4, 4], "conv(4); hardswish"), ([3, 4, 4], "hardswish(inplace=false)")],
     "maxpool": [([3, 13, 13], "maxpool(3, s=2, ceil=true)")],
     "avgpool": [([3, 12, 12], "avgpool(2)")],
     "gap": [([3, 7, 7], "gap")],

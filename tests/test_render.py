@@ -78,8 +78,8 @@ def test_googlenet_depth1_svg_names_every_module_and_aux_head(run_cli, tmp_path)
 def test_googlenet_branches_in_paper_order(tmp_path):
     """Each inception module's branches (1x1, 3x3, 5x5, pool: Table 1's column order) lie
     left to right, and the aux heads to the right of the main path."""
-    from archdsl import render
-    src = render.to_dot(archdsl.load("zoo:googlenet").graph, depth=1)
+    from archdsl.render import dot
+    src = dot.to_dot(archdsl.load("zoo:googlenet").graph, depth=1)
     plain = subprocess.run(["dot", "-Tplain"], input=src, capture_output=True, text=True,
                            check=True).stdout
     x = {}
@@ -237,8 +237,8 @@ def test_scope_view_and_annotations(run_cli):
 
 
 def test_render_does_not_import_torch():
-    code = ("import sys, archdsl, archdsl.render as r; "
-            "r.to_dot(archdsl.load('zoo:googlenet').graph); "
+    code = ("import sys, archdsl, archdsl.render.dot as d, archdsl.render.export; "
+            "d.to_dot(archdsl.load('zoo:googlenet').graph); "
             "from archdsl.commands import render; "
             "assert 'torch' not in sys.modules")
     subprocess.run([os.sys.executable, "-c", code], check=True)

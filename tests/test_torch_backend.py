@@ -11,10 +11,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
-import subprocess
-import sys
-import textwrap
 
 import pytest
 
@@ -26,10 +22,10 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 import archdsl  # noqa: E402
 from archdsl import ArchError  # noqa: E402
 from archdsl.backends import torch_layers  # noqa: E402
-from archdsl.backends.emit_py import to_source  # noqa: E402
 from archdsl.backends.torch_backend import ArchModule, fuse_bn  # noqa: E402
 
 from conftest import ROOT  # noqa: E402
+from helpers import MIXED, SMALL_RESNET, perturb_bn  # noqa: E402
 
 # zoo file -> torchvision model, the six networks of issue 3's acceptance list
 TORCHVISION = {"resnet18": "resnet18", "resnext50": "resnext50_32x4d",
@@ -136,6 +132,11 @@ def test_subsample_is_window_sum_times_coefficient_plus_bias():
     assert sum(p.numel() for p in s.parameters()) == 4  # 2 per channel
 
 
+def test_same_padding_follows_tensorflow():
+    # TensorFlow's rule: total padding max((out-1)*s + k - size, 0), the extra pixel at the end.
+    assert torch_layers.same_padding(224, 11, 4) == (3, 4)
+
+
 def test_same_padding_is_asymmetric_like_tensorflow():
     # TensorFlow: out = ceil(in / s); pad_total split with the extra pixel at the bottom/right.
     net = archdsl.load(text="network t { input [2, 8, 8]\n c: conv(3, k=3, s=2, p=\"same\") }")
@@ -150,18 +151,6 @@ def test_same_padding_is_asymmetric_like_tensorflow():
 
 
 # --------------------------------------------------------------------------- against hand-written PyTorch
-
-SMALL_RESNET = """
-network small(classes=10) {
-  input [3, 32, 32]
-  conv1: conv(16, k=3, p=1, bias=false); bn1: bn; relu
-  layer1: stage(basic, 1, 16, 1)
-  layer2: stage(basic, 1, 32, 2)
-  avgpool: gap; flatten
-  fc: fc(classes)
-}
-"""
-
 
 class HandBlock(nn.Module):
     """torchvision's BasicBlock, as a user writes it."""
@@ -200,17 +189,6 @@ class HandNet(nn.Module):
         x = self.relu(self.bn1(self.conv1(x)))
         x = self.layer2(self.layer1(x))
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
-
-
-def _perturb_bn(model, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            with torch.no_grad():
-                m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-                m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-                m.weight.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-                m.bias.copy_(torch.randn(m.num_features, generator=g) * 0.1)
 
 
 def test_matches_hand_written_module_in_train_and_eval():
@@ -393,7 +371,7 @@ network t { input [2, 4, 4]
 def test_fuse_folds_batch_norm_within_tolerance():
     net = archdsl.load(text=SMALL_RESNET)
     model = net.to_torch(seed=0)
-    _perturb_bn(model)
+    perturb_bn(model)
     fused = fuse_bn(model)  # a fused copy; the original is unchanged
     model.eval()
     x = torch.randn(3, 3, 32, 32)
@@ -437,76 +415,6 @@ def test_whole_module_pickling_is_refused_with_advice():
 
 
 # --------------------------------------------------------------------------- emitted source
-
-MIXED = """
-block head(classes) { gap; flatten; fc1: fc(16); relu; dropout(0.3); fc2: fc(classes) }
-network mixed(classes=5) {
-  input [3, 20, 20]
-  stem: conv(6, k=3, s=2, p="same"); bn; relu
-  lrn(size=3)
-  c3: conv(8, k=3, p=1, table=[[0, 1, 2], [2, 3, 4], [4, 5, 0], [0, 1, 2, 3, 4, 5]])
-  s4: subsample(2); scaled_tanh
-  zeropad(1)
-  b: bottleneck(4, reduction=4)
-  parallel mean { conv(16, k=1); { conv(16, k=3, p=1); drop_path(0.2) } }
-  aux side: head(classes) from b
-  parallel concat { maxpool(3, s=1, p=1); resize(7, mode="nearest") }
-  gap; flatten; dropout(0.5)
-  fc: fc(classes)
-}
-"""
-
-
-def test_emitted_source_runs_alone_with_the_same_outputs(tmp_path):
-    net = archdsl.load(text=MIXED)
-    model = net.to_torch(seed=0)
-    _perturb_bn(model)
-    src = to_source(model, class_name="Mixed", network="mixed",
-                    input_shape=net.graph.graph["input_shape"])
-    (tmp_path / "mixed_net.py").write_text(src)
-    torch.save(model.state_dict(), tmp_path / "weights.pt")
-    x = torch.randn(3, 3, 20, 20)
-    torch.save(x, tmp_path / "x.pt")
-    script = textwrap.dedent(f"""
-        import sys
-        sys.modules["archdsl"] = None  # the emitted file must need only torch
-        sys.path.insert(0, {str(tmp_path)!r})
-        import torch
-        import mixed_net
-        m = mixed_net.Mixed()
-        m.load_state_dict(torch.load({str(tmp_path / 'weights.pt')!r}), strict=True)
-        x = torch.load({str(tmp_path / 'x.pt')!r})
-        with torch.no_grad():
-            ev = m.eval()(x)
-            torch.manual_seed(7)
-            tr = m.train()(x)
-        torch.save((ev, tr), {str(tmp_path / 'out.pt')!r})
-    """)
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    subprocess.run([sys.executable, "-c", script], check=True, env=env, cwd=tmp_path,
-                   timeout=120)
-    ev, tr = torch.load(tmp_path / "out.pt")
-    with torch.no_grad():
-        expect_ev = model.eval()(x)
-        torch.manual_seed(7)
-        expect_tr = model.train()(x)
-    assert torch.allclose(ev, expect_ev, atol=1e-6)
-    assert isinstance(tr, tuple) and len(tr) == 2
-    for a, b in zip(tr, expect_tr):
-        assert torch.allclose(a, b, atol=1e-6)
-    assert "import archdsl" not in src and "class Mixed(nn.Module)" in src
-
-
-def test_emitted_source_of_a_fused_module(tmp_path):
-    model = fuse_bn(archdsl.load(text=SMALL_RESNET).to_torch(seed=0))
-    namespace = {}
-    exec(compile(to_source(model, class_name="Fused"), "fused.py", "exec"), namespace)
-    twin = namespace["Fused"]().eval()
-    twin.load_state_dict(model.state_dict(), strict=True)
-    x = torch.randn(2, 3, 32, 32)
-    with torch.no_grad():
-        assert torch.allclose(twin(x), model(x), atol=1e-6)
-
 
 # --------------------------------------------------------------------------- export, compile, ONNX
 
@@ -572,7 +480,7 @@ def test_onnx_matches_onnxruntime(tmp_path):
     from archdsl.commands.compile import export_onnx
     net = archdsl.load(text=MIXED)
     model = net.to_torch(seed=0)
-    _perturb_bn(model)
+    perturb_bn(model)
     model.eval()
     x = torch.randn(2, 3, 20, 20)
     path = tmp_path / "mixed.onnx"

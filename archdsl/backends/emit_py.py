@@ -4,7 +4,10 @@ needing only torch. Its `state_dict` keys are the IR's module paths, as the Grap
 are, so weights move between the two with `load_state_dict`.
 
 It is written from the built module (its fx graph and its submodules), not from the IR,
-so what it computes is what the GraphModule computes, fused or not.
+so what it computes is what the GraphModule computes, fused or not. A submodule is written
+as the constructor call that rebuilds it (checked by rebuilding it); a merge as the source
+its registry entry gives; layer classes of torch_layers.py are copied in with the helper
+functions they call.
 """
 from __future__ import annotations
 
@@ -17,17 +20,23 @@ import torch
 import torch.fx as fx
 import torch.nn as nn
 
+from .. import ops
 from ..errors import ArchError
 from . import torch_layers
-from .torch_backend import AUX, ArchModule
+from .torch_backend import AUX, KEY, OP, ArchModule
 
 _RESERVED_VARS = {"self", "torch", "nn", "F", "math"}
-_MERGE_SOURCE = {
-    torch_layers.merge_concat: lambda a: f"torch.cat([{', '.join(a)}], 1)",
-    torch_layers.merge_add: lambda a: " + ".join(a),
-    torch_layers.merge_mul: lambda a: " * ".join(a),
-    torch_layers.merge_mean: lambda a: f"({' + '.join(a)}) / {len(a)}",
-}
+_PLAIN = (bool, int, float, str, type(None))
+
+
+def _is_layer(cls) -> bool:
+    return cls.__module__ == torch_layers.__name__
+
+
+def layer_classes() -> dict:
+    """The layer classes of torch_layers.py by name, in source order."""
+    return {name: obj for name, obj in vars(torch_layers).items()
+            if isinstance(obj, type) and issubclass(obj, nn.Module) and _is_layer(obj)}
 
 
 def _state(m: nn.Module) -> dict:
@@ -37,28 +46,41 @@ def _state(m: nn.Module) -> dict:
 
 
 def constructor(m: nn.Module) -> str:
-    """Python source that rebuilds `m` (same class, same configuration)."""
+    """Python source that rebuilds `m` (same class, same configuration): a layer of
+    torch_layers.py from its `extra_repr` (its constructor arguments); a torch.nn layer from
+    its repr or, where the repr leaves arguments out (AvgPool2d's ceil_mode, Hardswish's
+    inplace), from its constructor's signature and attributes."""
     cls = type(m)
-    if cls in torch_layers.CLASSES:
-        expr = f"{cls.__name__}({m.extra_repr()})"
-    elif cls is nn.AvgPool2d:  # its repr leaves out ceil_mode and count_include_pad
-        expr = (f"nn.AvgPool2d(kernel_size={m.kernel_size!r}, stride={m.stride!r}, "
-                f"padding={m.padding!r}, ceil_mode={m.ceil_mode!r}, "
-                f"count_include_pad={m.count_include_pad!r}, "
-                f"divisor_override={m.divisor_override!r})")
+    if _is_layer(cls):
+        candidates = [f"{cls.__name__}({m.extra_repr()})"]
     elif cls.__module__.startswith("torch.nn.") and not m._modules:
-        expr = "nn." + repr(m)
+        candidates = ["nn." + repr(m), _from_signature(m)]
     else:
         raise ArchError(f"cannot write a {cls.__name__} module as Python source")
-    try:  # the expression must rebuild exactly this configuration
-        with torch.device("meta"):  # configuration only: allocate no weights
-            rebuilt = _call(expr)
-    except Exception as e:  # noqa: BLE001 - any failure means the source would be wrong
-        raise ArchError(f"cannot write {cls.__name__} as Python source ({expr}: {e})")
-    if type(rebuilt) is not cls or _state(rebuilt) != _state(m):
-        raise ArchError(f"cannot write {cls.__name__} as Python source: {expr} does not "
-                        f"rebuild it")
-    return expr
+    for expr in candidates:
+        try:  # the expression must rebuild exactly this configuration
+            with torch.device("meta"):  # configuration only: allocate no weights
+                rebuilt = _call(expr)
+        except Exception as e:  # noqa: BLE001 - any failure means the source would be wrong
+            problem = f"cannot write {cls.__name__} as Python source ({expr}: {e})"
+            continue
+        if type(rebuilt) is cls and _state(rebuilt) == _state(m):
+            return expr
+        problem = f"cannot write {cls.__name__} as Python source: {expr} does not rebuild it"
+    raise ArchError(problem)
+
+
+def _from_signature(m: nn.Module) -> str:
+    """`nn.Class(name=value, ...)` for every constructor parameter `m` keeps as a plain
+    attribute."""
+    cls = type(m)
+    parts = []
+    for name, p in list(inspect.signature(cls.__init__).parameters.items())[1:]:
+        value = getattr(m, name, None) if p.kind is p.POSITIONAL_OR_KEYWORD else None
+        if isinstance(value, _PLAIN) or isinstance(value, tuple) and all(
+                isinstance(v, _PLAIN) for v in value):
+            parts.append(f"{name}={value!r}")
+    return f"nn.{cls.__name__}({', '.join(parts)})"
 
 
 def _call(expr: str):
@@ -82,7 +104,7 @@ def _namespace() -> dict:
     import math
     import torch.nn.functional as F
     ns = {"torch": torch, "nn": nn, "F": F, "math": math}
-    ns.update({c.__name__: c for c in torch_layers.CLASSES})
+    ns.update(layer_classes())
     return ns
 
 
@@ -103,13 +125,27 @@ def _access(path: str) -> str:
 
 
 def _class_source(classes) -> str:
-    chunks = []
-    if torch_layers.TableConv2d in classes:
-        chunks.append(inspect.getsource(torch_layers.same_padding))
-    for cls in torch_layers.CLASSES:
-        if cls in classes:
-            chunks.append(inspect.getsource(cls))
-    return "\n\n".join(c.rstrip() + "\n" for c in chunks)
+    """Source of the layer classes used, in torch_layers.py's order, each after the
+    module-level functions of torch_layers.py its methods call (TableConv2d: same_padding)."""
+    chunks, helpers = [], []
+    for cls in layer_classes().values():
+        if cls not in classes:
+            continue
+        for name in sorted(_called_names(cls)):
+            fn = vars(torch_layers).get(name)
+            if inspect.isfunction(fn) and _is_layer(fn) and fn not in helpers:
+                helpers.append(fn)
+        chunks.append(cls)
+    return "\n\n".join(inspect.getsource(c).rstrip() + "\n" for c in helpers + chunks)
+
+
+def _called_names(cls) -> set:
+    names = set()
+    for attr in vars(cls).values():
+        code = getattr(attr, "__code__", None)
+        if code is not None:
+            names.update(code.co_names)
+    return names
 
 
 def to_source(model: ArchModule, class_name: str | None = None, network: str = "",
@@ -220,7 +256,7 @@ def _forward_body(model, nodes, has_aux) -> list:
     for i, n in enumerate(order):
         if has_aux and i == n_main:
             lines += ["if not self.training:", f"    return {_tuple(main_outs, names)}"]
-        key = n.meta.get("archdsl_key", n.name)
+        key = n.meta.get(KEY, n.name)
         top = key.split(".")[0] if "." in key else None
         if top is not None and top != scope:
             lines.append(f"# {top}")
@@ -266,8 +302,9 @@ def _expression(model, n: fx.Node, names) -> str:
     if n.op == "call_method":
         return f"{args[0]}.{n.target}({', '.join(args[1:])})"
     if n.op == "call_function":
-        if n.target in _MERGE_SOURCE and not n.kwargs:
-            return _MERGE_SOURCE[n.target]([names[a] for a in n.args[0]])
+        op = ops.lookup(n.meta.get(OP, ""))
+        if op is not None and op.merge is not None and not n.kwargs:
+            return op.merge.source([names[a] for a in n.args[0]])
         module = getattr(n.target, "__module__", "") or ""
         name = getattr(n.target, "__name__", "")
         if module.startswith("torch") and getattr(torch, name, None) is n.target:

@@ -1,5 +1,5 @@
 """PyTorch layers that torch.nn lacks, used by the op registry's builders (ops.py), and the
-merge functions the fx graph calls.
+merge functions the fx graph calls (named in the registry's `Merge.function`).
 
 Every class here depends on torch and math only, so `emit_py` can copy its source into a
 standalone file; each one's `extra_repr` is exactly its constructor arguments, so `emit_py`
@@ -318,7 +318,3 @@ def merge_mean(xs: List[torch.Tensor]) -> torch.Tensor:
     for x in xs[1:]:
         out = out + x
     return out / len(xs)
-
-
-CLASSES = (SameConv2d, TableConv2d, ScaledTanh, Subsample, RBF, DropPath, Resize,
-           PadChannels, Join)

@@ -5,25 +5,12 @@ from __future__ import annotations
 
 import sys
 
-from ..elaborate import Elaborator
+from ..elaborate import Elaborator, FirstAnswer
 from ..errors import ArchError
 from ..loader import Loader, resolve_file_argument
 from ..network import networks_in
 from ..values import DefValue
-
-
-class FirstChoice:
-    """Stands in for an Optuna trial: every param takes the first value of its domain, so
-    `check` can build one point of each search space without importing Optuna."""
-
-    def suggest_categorical(self, name, choices):
-        return choices[0]
-
-    def suggest_int(self, name, low, high, step=1, log=False):
-        return low
-
-    def suggest_float(self, name, low, high, step=None, log=False):
-        return low
+from .common import add_max_nodes
 
 
 def check_file(path: str, max_nodes=None) -> tuple:
@@ -40,14 +27,22 @@ def check_file(path: str, max_nodes=None) -> tuple:
     for defn in scope.order:
         if defn.kind != "space" or any(p.default is None for p in defn.params):
             continue
-        from ..search.space import Space  # imports neither torch nor Optuna
-        point = Space(defn, scope, max_nodes=max_nodes).sample(FirstChoice())
+        point = Elaborator(max_nodes).space(DefValue(defn, scope), {}, FirstAnswer())
         if point.error is not None:
             first_line = point.error.splitlines()[0]
             raise ArchError(f"space {defn.name}: its first point does not build ({first_line})",
                             defn.span)
         spaces += 1
     return networks, spaces
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("check", help="parse and elaborate files; report errors",
+                       description="Parse and elaborate every network of each file (those "
+                       "whose parameters all have defaults) and report the first error of each.")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    add_max_nodes(p)
+    p.set_defaults(run=run)
 
 
 def _plural(n: int, word: str) -> str:

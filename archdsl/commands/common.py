@@ -1,7 +1,79 @@
-"""What several commands share: loading the network a command line names."""
+"""What the commands share: the arguments several of them take (FILE, --network, --input,
+--max-nodes, --max-params, --max-memory, -D), their parsers and defaults, and loading the
+network a command line names. Defaults come from the modules that enforce them, so a limit
+is written once."""
 from __future__ import annotations
 
+import argparse
+
+from ..analysis import MAX_MEMORY, MAX_PARAMS
+from ..elaborate import MAX_NODES
 from ..network import Network, load
+
+EPILOG = "Files may be given as zoo:NAME for a network of the zoo shipped with archdsl."
+
+
+# ---------------------------------------------------------------------- argument types
+
+
+def shape(text: str) -> list:
+    """C,H,W (or CxHxW, or N) of positive integers."""
+    try:
+        dims = [int(x) for x in text.replace("x", ",").split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected C,H,W (e.g. 3,224,224), got {text!r}")
+    if len(dims) not in (1, 3) or any(d <= 0 for d in dims):
+        raise argparse.ArgumentTypeError(f"expected C,H,W of positive integers, got {text!r}")
+    return dims
+
+
+def define(text: str):
+    """NAME=VALUE, VALUE an expression of the language (evaluated later, in a file's scope)."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    name, value = text.split("=", 1)
+    return name.strip(), value
+
+
+def positive_int(text: str) -> int:
+    try:
+        n = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return n
+
+
+# ---------------------------------------------------------------------- shared arguments
+
+
+def add_max_nodes(p) -> None:
+    p.add_argument("--max-nodes", type=positive_int, default=None, metavar="N",
+                   help=f"stop elaborating past N ops (default {MAX_NODES:,}): a guard against "
+                   "runaway loops and recursion")
+
+
+def add_network_args(p) -> None:
+    """FILE [--network N] [--input C,H,W] [--max-nodes N]: one network of a file."""
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--network", metavar="N", help="which network of the file")
+    p.add_argument("--input", type=shape, metavar="C,H,W", help="override the input shape")
+    add_max_nodes(p)
+
+
+def add_limits(p) -> None:
+    """--max-params N and --max-memory GIB: refuse a network before allocating it."""
+    p.add_argument("--max-params", type=int, default=MAX_PARAMS, metavar="N",
+                   help="refuse networks with more parameters (default 2**31)")
+    p.add_argument("--max-memory", type=float, default=MAX_MEMORY / 2 ** 30, metavar="GIB",
+                   help="refuse networks whose float32 activations for the batch exceed "
+                   f"this many GiB (default {MAX_MEMORY / 2 ** 30:g})")
+
+
+def add_defines(p, help: str) -> None:
+    p.add_argument("-D", dest="defines", action="append", type=define, default=[],
+                   metavar="NAME=VALUE", help=help)
 
 
 def load_network(args) -> Network:

@@ -11,10 +11,33 @@ from pathlib import Path
 
 from ..errors import ArchError
 from ..files import atomic_write, check_writable
-from .common import load_network
+from .. import analysis
+from .common import EPILOG, add_limits, add_network_args, load_network
 
 SUFFIXES = (".py", ".pt2", ".onnx", ".pt")
-DTYPES = {"float32": "float32", "float16": "float16", "bfloat16": "bfloat16"}
+DTYPES = ("float32", "float16", "bfloat16")  # names of torch dtypes
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("compile", help="build the PyTorch module and run one forward pass",
+                       description="Build the network as a torch.fx GraphModule, run one "
+                       "forward pass on a dummy batch and print a one-line summary; -o writes "
+                       "it by suffix (.py source, .pt2 torch.export, .onnx, .pt state_dict).",
+                       epilog=EPILOG)
+    add_network_args(p)
+    p.add_argument("-o", "--output", metavar="OUT", help="write .py, .pt2, .onnx or .pt")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--dtype", default="float32", choices=DTYPES)
+    p.add_argument("--channels-last", action="store_true", help="use channels_last memory format")
+    p.add_argument("--batch", type=int, default=1, metavar="B", help="dummy batch size")
+    p.add_argument("--fuse", action="store_true", help="fold batch norm into convs (eval)")
+    p.add_argument("--seed", type=int, default=0, help="initialisation seed (default 0)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing OUT")
+    p.add_argument("--autocast", action="store_true",
+                   help="keep float32 weights and run the forward under torch.autocast "
+                   "with --dtype (float16 or bfloat16)")
+    add_limits(p)
+    p.set_defaults(run=run)
 
 
 def _device(torch, text: str):
@@ -63,10 +86,10 @@ def run(args) -> int:
     t0 = time.perf_counter()
     net = load_network(args)
     max_memory = int(args.max_memory * 2 ** 30)
-    torch_backend.check_limits(net.graph, args.max_params, max_memory, args.batch)
+    analysis.check_limits(net.graph, args.max_params, max_memory, args.batch)
 
     device = _device(torch, args.device)
-    dtype = getattr(torch, DTYPES[args.dtype])
+    dtype = getattr(torch, args.dtype)
     memory_format = torch.channels_last if args.channels_last else None
     model = net.to_torch(device=device, dtype=None if args.autocast else dtype,
                          memory_format=memory_format, seed=args.seed, fuse=args.fuse,

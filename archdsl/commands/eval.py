@@ -2,9 +2,21 @@
 from __future__ import annotations
 
 from .. import syntax
-from ..elaborate import Elaborator, Env
+from ..elaborate import Elaborator
+from ..evaluate import Env
 from ..loader import Loader, resolve_file_argument
-from ..ops import show
+from ..values import show
+from .common import add_defines
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("eval", help="evaluate an expression",
+                       description="Evaluate an expression of the language, e.g. "
+                       "'solve(9*G*c^2 + 8*G*C*c - 17*C^2 == 0, c)' -D G=4 -D C=64.")
+    p.add_argument("expr", metavar="EXPR")
+    add_defines(p, "bind NAME to VALUE (an expression)")
+    p.add_argument("--file", metavar="FILE", help="evaluate in this file's scope")
+    p.set_defaults(run=run)
 
 
 def evaluate(expr: str, defines=(), file=None):

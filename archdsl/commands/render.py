@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from .. import render
 from ..files import check_writable
-from .common import load_network
+from ..render import dot, export, view
+from .common import EPILOG, add_network_args, load_network
 
 DESCRIPTION = (
     "Draw a network as a graphviz diagram: one cluster per scope (stem, stage, block, "
@@ -19,7 +19,7 @@ DEPTH_HELP = (
     "draw scopes down to level D as clusters and collapse each scope of level D+1 into one "
     "node (kind, output shape, params, flops); 0 collapses every top-level scope, 'full' "
     "draws every op. Default 'auto': the deepest level with at most "
-    f"{render.AUTO_MAX_NODES} nodes for pictures, 'full' for .graphml/.json")
+    f"{view.AUTO_MAX_NODES} nodes for pictures, 'full' for .graphml/.json")
 
 
 def _depth(text: str):
@@ -41,19 +41,18 @@ def _annotate(text: str) -> tuple:
         return ()
     parts = tuple(p.strip() for p in text.split(",") if p.strip())
     for p in parts:
-        if p not in render.ANNOTATIONS:
+        if p not in dot.ANNOTATIONS:
             import argparse
             raise argparse.ArgumentTypeError(
-                f"unknown annotation {p!r} (choose from {', '.join(render.ANNOTATIONS)}, "
+                f"unknown annotation {p!r} (choose from {', '.join(dot.ANNOTATIONS)}, "
                 f"comma-separated, or 'none')")
     return parts
 
 
 def add_parser(sub) -> None:
-    from ..cli import EPILOG, _network_args
     r = sub.add_parser("render", help="draw the network with graphviz (svg, png, pdf, dot, ...)",
                        description=DESCRIPTION, epilog=EPILOG)
-    _network_args(r)
+    add_network_args(r)
     r.add_argument("-o", "--output", metavar="OUT",
                    help="where to write: .svg .png .pdf .dot .graphml .json (default "
                    "NETWORK.svg in the current directory; '-' prints the DOT source)")
@@ -66,31 +65,32 @@ def add_parser(sub) -> None:
                    help="what to show: shapes (on edges), params, flops (on ops), comma-"
                    "separated, or 'none' (default: shapes; collapsed scopes always show all)")
     r.add_argument("--force", action="store_true", help="overwrite an existing OUT")
+    r.set_defaults(run=run)
 
 
 def run(args) -> int:
     net = load_network(args)
     g = net.graph
     out = args.output or f"{net.name}.svg"
-    fmt = "dot" if out == "-" else render.output_format(out)
+    fmt = "dot" if out == "-" else export.output_format(out)
     depth = args.depth
     chosen = ""
     if depth == "full" or (depth == "auto" and fmt in ("graphml", "json")):
         depth = None
     elif depth == "auto":
-        depth = render.auto_depth(g, root=args.scope)
+        depth = view.auto_depth(g, root=args.scope)
         chosen = " (auto)"
     if out == "-":
-        sys.stdout.write(render.to_dot(g, depth, args.scope, args.rankdir, args.annotate))
+        sys.stdout.write(dot.to_dot(g, depth, args.scope, args.rankdir, args.annotate))
         return 0
     check_writable(out, args.force)
-    if render.output_format(out) in render.PICTURE_FORMATS:
-        view = render.build_view(g, depth, args.scope)
-        if render.layout_load(view) > render.SLOW_LAYOUT:
-            sys.stderr.write(f"archdsl: note: {len(view.items)} nodes, {len(view.edges)} edges "
+    if export.output_format(out) in export.PICTURE_FORMATS:
+        drawn = view.build_view(g, depth, args.scope)
+        if dot.layout_load(drawn) > dot.SLOW_LAYOUT:
+            sys.stderr.write(f"archdsl: note: {len(drawn.items)} nodes, {len(drawn.edges)} edges "
                              f"spanning many ranks: graphviz may take minutes (--depth or "
                              f"--scope draw less)\n")
-    info = render.write(g, out, depth=depth, root=args.scope, rankdir=args.rankdir,
+    info = export.write(g, out, depth=depth, root=args.scope, rankdir=args.rankdir,
                         annotate=args.annotate, force=args.force)
     level = ("full depth" if info["depth"] >= info["max_depth"]
              else f"depth {info['depth']} of {info['max_depth']}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from ..cli import _define
 from ..errors import ArchError
+from .common import add_defines
 
 
 def _positive_float(text: str) -> float:
@@ -56,9 +56,7 @@ def add_parser(sub):
                    help="objective, or several separated by commas (NSGA-II); default flops")
     p.add_argument("--budget", metavar="B", help="bind the space's `budget` argument "
                    "(e.g. 300M, 4.1G)")
-    p.add_argument("-D", dest="defines", action="append", type=_define, default=[],
-                   metavar="NAME=VALUE", help="bind a space argument (an expression), "
-                   "e.g. -D size=224 -D classes=1000")
+    add_defines(p, "bind a space argument (an expression), e.g. -D size=224 -D classes=1000")
     p.add_argument("--storage", metavar="URL", help="an Optuna RDB storage URL (default: "
                    "sqlite:///OUT/study.db); e.g. postgresql://user@host/db for several workers")
     p.add_argument("--study", metavar="S", help="study name (default: the space's name)")
@@ -98,7 +96,7 @@ def add_parser(sub):
     p.add_argument("--force", action="store_true", help="overwrite another search's results "
                    "in --out; delete a same-named study run with other settings")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p
+    p.set_defaults(run=run)
 
 
 def config_from_args(args):
@@ -149,8 +147,8 @@ def dashboard_line(storage: str) -> str:
     for the shell), or what is missing for it."""
     import importlib.util
     import shlex
-    from ..search.study import _redact
-    shown = _redact(storage)
+    from ..search.study import redact
+    shown = redact(storage)
     command = f"optuna-dashboard {shlex.quote(shown)}"
     if shown != storage:
         command += "   (put the password back in place of ***)"
@@ -164,17 +162,17 @@ def run(args) -> int:
     from ..search.study import run_search
     result = run_search(config_from_args(args))
     out = sys.stdout
-    from ..search.report import _complete, _feasible, info
+    from ..search.report import info, is_complete, is_feasible
     for space, study in result.studies:
         trials = study.get_trials(deepcopy=False)
-        done = sum(1 for t in trials if _complete(t))
-        ok = sum(1 for t in trials if _complete(t) and _feasible(t))
+        done = sum(1 for t in trials if is_complete(t))
+        ok = sum(1 for t in trials if is_complete(t) and is_feasible(t))
         out.write(f"study {study.study_name}: {len(trials)} trials ({done} complete, {ok} "
                   f"feasible)\n")
     best = best_item(result)
     if best is None:
         trials = [t for _, s in result.studies for t in s.get_trials(deepcopy=False)
-                  if _complete(t)]
+                  if is_complete(t)]
         errors = [info(t)["error"] for t in trials if info(t).get("error")]
         if trials and len(errors) == len(trials):
             raise ArchError(f"no trial could be built; the first error:\n{errors[0]}")

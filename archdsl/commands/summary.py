@@ -6,10 +6,23 @@ import json
 import sys
 
 from .. import analysis
-from .common import load_network
+from .common import EPILOG, add_network_args, load_network
 
 COLUMNS = (("layer", "<"), ("op", "<"), ("output", "<"), ("memory KB", ">"), ("params", ">"),
            ("flops", ">"))
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("summary", help="per-layer shapes, params, memory and FLOPs",
+                       description="The cost table of a network: output shape, memory (KB, "
+                       "float32, one sample), params and FLOPs (multiply-adds) per layer.",
+                       epilog=EPILOG)
+    add_network_args(p)
+    p.add_argument("--json", action="store_true",
+                   help="print the summary as JSON (its fields: docs/design.md)")
+    p.add_argument("--depth", type=int, default=None, metavar="D",
+                   help="aggregate rows by their first D path components")
+    p.set_defaults(run=run)
 
 
 def _kb(n: int) -> str:

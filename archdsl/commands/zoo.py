@@ -27,6 +27,7 @@ def add_parser(sub) -> None:
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print a JSON list")
     fmt.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p.set_defaults(run=run)
 
 
 def _natural(name: str) -> list:

@@ -1,6 +1,7 @@
 """Design-rule search (`archdsl search`): spaces written in the language, searched with Optuna.
 
-`space.py` evaluates a `space` for one trial (analysis only), `objectives.py` turns a point
+`space.py` binds a `space` and has an Optuna trial answer its params (the interpreter,
+elaborate.py, elaborates the point; analysis only), `objectives.py` turns a point
 into objective values, `study.py` runs the Optuna study, `report.py` writes the outputs,
 `enqueue.py` finds a given network (`zoo:NAME`) as a point of a space, and `data.py`,
 `train.py` and `proxies.py` hold the only code that imports torch (for `accuracy` and the

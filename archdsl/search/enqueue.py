@@ -12,7 +12,7 @@ import math
 
 from ..errors import ArchError
 from ..loader import resolve_file_argument
-from .space import literal
+from ..values import literal
 
 MAX_BUILDS = 4000
 LOG_GRID = 9  # points tried on a log(lo, hi) param

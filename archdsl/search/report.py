@@ -17,17 +17,18 @@ import re
 from pathlib import Path
 from typing import Optional
 
-from ..errors import _SOURCES
+from ..elaborate import VALID
+from ..errors import registered_source
 from ..files import atomic_write
 from ..loader import STDLIB
-from .space import VALID, literal
+from ..values import literal
 from .study import named_constraints
 
 FIXED = ("space", "number", "state", "feasible")
 TOTALS = ("flops", "params", "macs")
 
 
-def _feasible(t) -> bool:
+def is_feasible(t) -> bool:
     return all(v <= 0 for v in t.constraints.values())
 
 
@@ -36,7 +37,7 @@ def info(t) -> dict:
     return t.user_attrs.get("info") or {}
 
 
-def _complete(t) -> bool:
+def is_complete(t) -> bool:
     from optuna.trial import TrialState
     return t.state == TrialState.COMPLETE
 
@@ -50,7 +51,7 @@ def candidates(result) -> list:
     out = []
     for space, study in result.studies:
         for t in study.get_trials(deepcopy=False):
-            if _complete(t) and _feasible(t) and _finite(t.values):
+            if is_complete(t) and is_feasible(t) and _finite(t.values):
                 out.append((space, study, t))
     return out
 
@@ -98,12 +99,12 @@ def _definition_texts(space) -> list:
     chosen.sort(key=lambda c: (not c[0], c[1], c[2]))
     texts = []
     for _, path, _, defn in chosen:
-        texts.append((path, defn.name, _slice(defn.span)))
+        texts.append((path, defn.name, source_slice(defn.span)))
     return texts
 
 
-def _slice(span) -> str:
-    text = _SOURCES.get(span.file)
+def source_slice(span) -> str:
+    text = registered_source(span.file)
     if text is None:
         text = Path(span.file).read_text(encoding="utf-8")
     lines = text.splitlines()
@@ -217,7 +218,7 @@ def trials_table(result) -> tuple:
     rows = []
     for space, t in trials:
         values = t.values or []
-        row = [space.name, t.number, t.state.name.lower(), _feasible(t)]
+        row = [space.name, t.number, t.state.name.lower(), is_feasible(t)]
         row += [v if math.isfinite(v) else "" for v in values] + [""] * (len(value_cols) - len(values))
         row += [_cell(t.params.get(k)) for k in params]
         inf = info(t)
@@ -332,7 +333,7 @@ def edf_table(result) -> tuple:
     for space, study in result.studies:
         points, samplers, enqueued = [], set(), False
         for t in study.get_trials(deepcopy=False):
-            if not (_complete(t) and _feasible(t) and _finite(t.values)):
+            if not (is_complete(t) and is_feasible(t) and _finite(t.values)):
                 continue
             v = t.values[0]
             points.append((1 - v if o.name == "accuracy" else v, t.number))

@@ -116,11 +116,11 @@ def check_storage_url(url: str) -> None:
         return
     db = parsed.database
     if not db or db == ":memory:" or db.startswith("file::memory:") or "mode=memory" in url:
-        raise ArchError(f"--storage {_redact(url)} is an in-memory SQLite database: the study "
+        raise ArchError(f"--storage {redact(url)} is an in-memory SQLite database: the study "
                         f"would be lost; name a file (sqlite:///path/study.db), or leave "
                         f"--storage out to use --out's study.db")
     if Path(db).is_dir():
-        raise ArchError(f"--storage {_redact(url)}: {db} is a directory, not a database file")
+        raise ArchError(f"--storage {redact(url)}: {db} is a directory, not a database file")
 
 
 def study_directory(name: str) -> str:
@@ -154,7 +154,7 @@ def _marker_storage(storage: Optional[str]) -> dict:
     --out resumes where it lands), any other by a digest (its URL may hold a password)."""
     if storage is None:
         return {"storage": DEFAULT_DB}
-    return {"storage": _redact(storage), "storage_sha256": _digest(storage)}
+    return {"storage": redact(storage), "storage_sha256": _digest(storage)}
 
 
 def _same_storage(have: dict, out: Path, storage: Optional[str]) -> bool:
@@ -253,7 +253,7 @@ def make_storage(url: str, attempts: int = 5):
                 _sqlite_wal(storage.engine)
             return storage
         except ModuleNotFoundError as e:
-            raise ArchError(f"--storage {_redact(url)} needs the Python package {e.name!r} "
+            raise ArchError(f"--storage {redact(url)} needs the Python package {e.name!r} "
                             f"(pip install it)") from None
         except Exception as e:  # SQLAlchemy: bad URL, server not reachable, a race, ...
             error = e
@@ -261,7 +261,7 @@ def make_storage(url: str, attempts: int = 5):
                 break
             time.sleep(0.5 + attempt)
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    raise ArchError(f"cannot open --storage {_redact(url)}: {text}")
+    raise ArchError(f"cannot open --storage {redact(url)}: {text}")
 
 
 def _sqlite_wal(engine) -> None:
@@ -280,7 +280,7 @@ def _sqlite_wal(engine) -> None:
     engine.dispose()  # connections made so far reconnect with the pragmas
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     """A storage URL without its password, for messages."""
     if "://" in url and "@" in url:
         scheme, rest = url.split("://", 1)
@@ -296,7 +296,7 @@ COMPARED = ("space", "args", "objectives", "space_sha256")  # what makes two stu
 
 
 def _meta(space, objectives, space_file: str, sampler: str) -> dict:
-    from .space import literal
+    from ..values import literal
     return {"space": space.name, "file": space_file if space_file.split(":", 1)[0] in
             ("zoo", "search") else str(Path(space_file).resolve()),
             "args": {k: literal(v) for k, v in space.args.items()},
@@ -306,9 +306,9 @@ def _meta(space, objectives, space_file: str, sampler: str) -> dict:
 
 
 def _space_text(space) -> str:
-    from .report import _slice
+    from .report import source_slice
     try:
-        return _slice(space.defn.span)
+        return source_slice(space.defn.span)
     except (OSError, AttributeError, IndexError):
         return space.name
 
@@ -319,7 +319,8 @@ def constraint_keys(space) -> list:
     all of them, so that samplers that model each constraint (GP) see the same number in
     every trial."""
     from .. import syntax
-    from .space import VALID, source_text
+    from ..elaborate import VALID
+    from ..errors import source_text
     keys = []
     for stmt in getattr(space.defn, "body", ()):
         if isinstance(stmt, syntax.Require):

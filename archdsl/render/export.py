@@ -1,0 +1,116 @@
+"""Writing a diagram or its data, the format taken from the file's suffix: pictures (.svg,
+.png, .pdf, through graphviz's `dot`), DOT source (.dot), and the view as graph data (.graphml,
+networkx node-link .json). Every file is written atomically and never over an existing one
+without --force."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import networkx as nx
+
+from ..errors import ArchError
+from ..files import atomic_write
+from .dot import LARGE_LAYOUT, find_dot, layout_load, run_dot, view_to_dot
+from .view import build_view, family
+
+PICTURE_FORMATS = ("svg", "png", "pdf")
+FORMATS = PICTURE_FORMATS + ("dot", "graphml", "json")
+
+
+def _plain(v):
+    """A JSON-able copy of an argument value (tuples to lists, other objects to text)."""
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    return str(v)
+
+
+def to_data(g, depth: Optional[int] = None, root: Optional[str] = None,
+            scalars: bool = False) -> nx.DiGraph:
+    """The view as a plain networkx graph whose attributes are JSON values (`scalars=True`:
+    strings, numbers and booleans only, as GraphML requires; lists and dicts become JSON)."""
+    view = build_view(g, depth, root)
+
+    def conv(v):
+        v = _plain(v)
+        return json.dumps(v) if scalars and isinstance(v, (list, dict)) else v
+
+    def opt(v):
+        return "" if v is None and scalars else v
+
+    h = nx.DiGraph()
+    h.graph.update(name=view.name, depth=view.depth, max_depth=view.max_depth,
+                   root=opt(view.root),
+                   input_shape=conv(g.graph.get("input_shape")),
+                   inputs=conv(g.graph.get("inputs", [])), outputs=conv(g.graph.get("outputs", [])),
+                   aux_outputs=conv(g.graph.get("aux_outputs", [])),
+                   scopes=conv({p: {"kind": s.get("kind"), "aux": bool(s.get("aux")),
+                                    "span": str(s.get("span") or "")}
+                                for p, s in view.scopes.items()}))
+    for item in view.items.values():
+        a = dict(kind=item.kind, op=item.op, family=family(item.op) if item.kind == "op" else
+                 item.kind, shape=conv(list(item.shape)), scope=conv(list(item.scope)),
+                 aux=item.aux, params=item.params, flops=item.flops, macs=item.macs,
+                 memory=item.memory)
+        if item.kind == "op":
+            d = g.nodes[item.key]
+            a.update(args=conv(item.args), span=str(d.get("span") or ""))
+        else:
+            a.update(members=conv(item.members))
+        h.add_node(item.key, **a)
+    for e in view.edges:
+        a = dict(shapes=conv([list(s) for s in e.shapes]), aux=e.aux)
+        if len(e.ports) == 1:
+            a["port"] = e.ports[0]
+        h.add_edge(e.tail, e.head, **a)
+    return h
+
+
+def output_format(path: str) -> str:
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise ArchError(f"cannot tell the format of {path!r} from its suffix "
+                        f"(use one of {', '.join('.' + f for f in FORMATS)})")
+    return fmt
+
+
+def write(g, path: str, depth: Optional[int] = None, root: Optional[str] = None,
+          rankdir: str = "TB", annotate=("shapes",), force: bool = False) -> dict:
+    """Write the diagram (or graph data) of `g` to `path`, its format from the suffix.
+    Returns {"path", "format", "nodes", "edges", "depth", "max_depth"}."""
+    fmt = output_format(path)
+    if fmt in ("graphml", "json"):
+        h = to_data(g, depth, root, scalars=(fmt == "graphml"))
+        if fmt == "graphml":
+            atomic_write(path, lambda tmp: nx.write_graphml(h, tmp), force=force)
+        else:
+            data = nx.node_link_data(h, edges="edges")
+            atomic_write(path, json.dumps(data, indent=1) + "\n", force=force)
+        return {"path": str(path), "format": fmt, "nodes": h.number_of_nodes(),
+                "edges": h.number_of_edges(), "depth": h.graph["depth"],
+                "max_depth": h.graph["max_depth"]}
+    view = build_view(g, depth, root)
+    source = view_to_dot(view, rankdir=rankdir, annotate=annotate)
+    info = {"path": str(path), "format": fmt, "nodes": len(view.items),
+            "edges": len(view.edges), "depth": view.depth, "max_depth": view.max_depth,
+            "layout_load": layout_load(view)}
+    info["large"] = info["layout_load"] > LARGE_LAYOUT
+    if fmt == "dot":
+        atomic_write(path, source, force=force)
+        return info
+    dot = find_dot()
+    if dot is None:
+        fallback = Path(path).with_suffix(".dot")
+        atomic_write(fallback, source, force=force)
+        raise ArchError(f"graphviz's `dot` is not installed (not found on PATH), so {path} "
+                        f"was not drawn; wrote the graph to {fallback} instead. Install "
+                        f"graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew "
+                        f"install graphviz; conda: conda install graphviz), then run "
+                        f"`dot -T{fmt} {fallback} -o {path}` or this command again.")
+    atomic_write(path, lambda tmp: run_dot(source, fmt, tmp, dot), force=force)
+    return info
