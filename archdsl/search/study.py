@@ -257,7 +257,10 @@ def make_storage(url: str, attempts: int = 5):
                             f"(pip install it)") from None
         except Exception as e:  # SQLAlchemy: bad URL, server not reachable, a race, ...
             error = e
-            if "duplicate key" not in str(e) and "already exists" not in str(e):
+            # PostgreSQL says "duplicate key", MySQL "already exists", SQLite "UNIQUE
+            # constraint failed" (on alembic_version): all the same race, worth a retry.
+            if not any(s in str(e) for s in ("duplicate key", "already exists",
+                                             "UNIQUE constraint failed")):
                 break
             time.sleep(0.5 + attempt)
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
