@@ -61,9 +61,9 @@ def flops_rates(trials: int, rounds: int = 3) -> dict:
     import optuna
     from archdsl.search.objectives import Evaluator, parse_objectives
     from archdsl.search.space import load_spaces
-    from archdsl.search.study import (SearchConfig, _quiet_optuna, make_objective, make_storage,
+    from archdsl.search.study import (SearchConfig, quiet_optuna, make_objective, make_storage,
                                       run_search)
-    _quiet_optuna()
+    quiet_optuna()
     tmp = Path(tempfile.mkdtemp(prefix="archdsl-bench-"))
     count = [0]
 
@@ -125,7 +125,7 @@ def flops_rates(trials: int, rounds: int = 3) -> dict:
 
 
 def accuracy_run(trials: int = 20, budget: int = 10_000_000) -> tuple:
-    from archdsl.search.objectives import TrainSettings
+    from archdsl.search.train import TrainSettings
     from archdsl.search.report import best_item
     from archdsl.search.study import SearchConfig, run_search
     tmp = Path(tempfile.mkdtemp(prefix="archdsl-bench-"))

@@ -162,7 +162,7 @@ def hand_epoch(torch, model, x, y, pad_value, batch, lr, seed):
 def training_epoch(torch, images: int, batch: int) -> None:
     import archdsl
     from archdsl.search.data import load_data
-    from archdsl.search.objectives import TrainSettings
+    from archdsl.search.train import TrainSettings
     from archdsl.search.train import train
     from archdsl.backends.torch_backend import to_torch
     print(f"== 4. one training epoch on the GPU, CIFAR-format data ({images:,} images, "

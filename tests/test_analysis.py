@@ -3,7 +3,6 @@ zoo documents; each figure names its seed) and torchvision's
 published figures. Every expected number below comes from those sources, not from archdsl."""
 from __future__ import annotations
 
-import re
 
 import pytest
 

@@ -10,7 +10,6 @@ the evaluator's own reply to a bare builtin name, and each engine against the ot
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import shutil

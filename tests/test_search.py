@@ -211,7 +211,7 @@ space tiny(budget=100k) {{
 def test_accuracy_and_proxy_searches_run(tmp_path):
     """Real training (1 epoch on 300 of the digits at 8x8) and real proxies, a few trials of
     a tiny VGG space (w=64 is over its budget)."""
-    from archdsl.search.objectives import TrainSettings
+    from archdsl.search.train import TrainSettings
     space = tmp_path / "tiny.arch"
     space.write_text(TINY.format(vgg=VGG))
     settings = TrainSettings(epochs=1, train_limit=300)
@@ -391,7 +391,7 @@ def test_data_loaders(tmp_path):
     from PIL import Image
 
     from archdsl.search.data import load_data
-    from archdsl.search.objectives import TrainSettings
+    from archdsl.search.train import TrainSettings
     s = TrainSettings()
     d = load_data(None, [3, 16, 16], 10, s)
     assert d.name == "digits" and d.classes == 10

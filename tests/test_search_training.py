@@ -65,7 +65,7 @@ def cifar(tmp_path_factory):
 
 
 def _settings(**kw):
-    from archdsl.search.objectives import TrainSettings
+    from archdsl.search.train import TrainSettings
     kw.setdefault("epochs", 1)
     kw.setdefault("batch_size", 32)
     kw.setdefault("threads", 1)
@@ -179,7 +179,7 @@ def test_plain_batches_of_every_protocol_are_read(tmp_path, protocol):
 def test_accuracy_search_records_a_config_that_reproduces_its_accuracy(tmp_path, cifar):
     """A CLI search on the CIFAR-format data (1 epoch): trials.csv and best.arch hold the
     training configuration; best.arch re-trained with it gives the recorded accuracy."""
-    from archdsl.search.report import read_train_config
+    from archdsl.search.records import read_train_config
     from archdsl.search.train import retrain
     space = tmp_path / "tiny.arch"
     space.write_text(TINY.format(vgg=VGG))

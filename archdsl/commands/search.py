@@ -102,7 +102,7 @@ def add_parser(sub):
 def config_from_args(args):
     import math
     from ..syntax import parse_number
-    from ..search.objectives import TrainSettings
+    from ..search.train import TrainSettings
     from ..search.study import SearchConfig
     extra = {}
     if args.budget is not None:

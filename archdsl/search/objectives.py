@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..errors import ArchError
+from .train import TrainSettings, network_io
 
 ANALYSIS = ("flops", "params", "macs")
 PROXIES = ("proxy", "naswot", "synflow")
@@ -70,21 +71,6 @@ def parse_objectives(text: str) -> list:
     return out
 
 
-@dataclass
-class TrainSettings:
-    """What `accuracy` and the proxies need: data and a few knobs."""
-    data: Optional[str] = None  # None: scikit-learn's digits
-    epochs: int = 3
-    batch_size: int = 64
-    lr: float = 2e-3
-    train_limit: Optional[int] = None  # use only this many training images
-    seed: int = 0
-    threads: Optional[int] = None  # torch threads per trial
-    device: str = "cpu"  # or "cuda": mixed precision (float16 autocast) and channels_last
-    augment: str = "auto"  # none, crop, flip, crop+flip; auto: by the data (see data.py)
-    test: bool = False  # also measure CIFAR-10's test batch (reported, never used to choose)
-
-
 class Evaluator:
     """Objective values of a point; loads data and torch only when an objective needs them."""
 
@@ -119,7 +105,7 @@ class Evaluator:
         if names & set(PROXIES):
             from .proxies import proxies
             self.trained += 1
-            shape, classes = _io(point.graph)
+            shape, classes = network_io(point.graph)
             scores = proxies(point.graph, self.data(shape, classes), self.settings)
             extra.update(scores)
             results["proxy"] = scores["naswot"]
@@ -128,7 +114,7 @@ class Evaluator:
         if "accuracy" in names:
             from .train import train
             self.trained += 1
-            shape, classes = _io(point.graph)
+            shape, classes = network_io(point.graph)
             single = len(self.objectives) == 1
             acc, info = train(point.graph, self.data(shape, classes), self.settings,
                               trial if single else None)
@@ -142,13 +128,3 @@ class Evaluator:
     @staticmethod
     def _analysis(o: Objective, point) -> float:
         return float(point.totals[o.name])
-
-
-def _io(graph):
-    """(input shape, number of classes) of a built network."""
-    shape = list(graph.graph["input_shape"])
-    out = graph.nodes[graph.graph["outputs"][0]]["shape"]
-    if len(out) != 1:
-        raise ArchError(f"training needs a network whose output is a vector of class scores; "
-                        f"{graph.graph['name']} gives {list(out)}")
-    return shape, out[0]

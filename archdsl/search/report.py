@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Optional
 
 from ..elaborate import VALID
-from ..errors import registered_source
 from ..files import atomic_write
 from ..loader import STDLIB
 from ..values import literal
-from .study import named_constraints
+from .records import CONFIG_LINE, TRAIN_CONFIG, constraint_keys, named_constraints, source_slice
 
 FIXED = ("space", "number", "state", "feasible")
 TOTALS = ("flops", "params", "macs")
@@ -103,21 +102,6 @@ def _definition_texts(space) -> list:
     return texts
 
 
-def source_slice(span) -> str:
-    text = registered_source(span.file)
-    if text is None:
-        text = Path(span.file).read_text(encoding="utf-8")
-    lines = text.splitlines()
-    first, last = span.line - 1, (span.end_line or span.line) - 1
-    if first == last:
-        return lines[first][span.col - 1:(span.end_col or len(lines[first]) + 1) - 1]
-    body = [lines[first][span.col - 1:]] + lines[first + 1:last] + \
-        [lines[last][:(span.end_col or len(lines[last]) + 1) - 1]]
-    return "\n".join(body)
-
-
-TRAIN_CONFIG = "train_config"  # the trial's user attr holding the training configuration
-CONFIG_LINE = "# train-config: "  # best.arch's machine-readable copy of it (JSON)
 
 
 def arch_text(space, trial, objectives, name: str = "best", what: str = "The best trial") -> str:
@@ -162,14 +146,6 @@ def arch_text(space, trial, objectives, name: str = "best", what: str = "The bes
 
 def best_arch_text(space, trial, objectives, name: str = "best") -> str:
     return arch_text(space, trial, objectives, name)
-
-
-def read_train_config(text: str) -> dict:
-    """The training configuration in an .arch file written by a search ({} without one)."""
-    for line in text.splitlines():
-        if line.startswith(CONFIG_LINE):
-            return json.loads(line[len(CONFIG_LINE):])
-    return {}
 
 
 def _fmt(v) -> str:
@@ -269,7 +245,7 @@ def budgets(space) -> dict:
     or one of the space's arguments (`require flops <= budget`): the lines on the plots."""
     from ..syntax import parse_number
     out = {}
-    for key in _constraint_keys(space):
+    for key in constraint_keys(space):
         m = _BOUND.match(key)
         if not m:
             continue
@@ -283,11 +259,6 @@ def budgets(space) -> dict:
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
             out[total] = min(value, out.get(total, value))
     return out
-
-
-def _constraint_keys(space) -> list:
-    from .study import constraint_keys
-    return constraint_keys(space)
 
 
 def _budget(result, total: str):

@@ -20,7 +20,9 @@ from typing import Optional
 
 from ..errors import ArchError
 from ..files import atomic_write
-from .objectives import Evaluator, TrainSettings, parse_objectives
+from .objectives import Evaluator, parse_objectives
+from .train import TrainSettings
+from .records import CONSTRAINTS_LIST, constraint_keys, source_slice
 from .space import load_spaces
 
 MARKER = "search.json"  # in --out: which storage and studies the directory's results are from
@@ -72,7 +74,7 @@ class SearchResult:
     notes: list = field(default_factory=list)  # lines for the user (e.g. what an EDF is of)
 
 
-def _quiet_optuna():
+def quiet_optuna():
     import optuna
     # Errors only: a trial stopped by Ctrl-C would otherwise be logged with its traceback.
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -309,28 +311,10 @@ def _meta(space, objectives, space_file: str, sampler: str) -> dict:
 
 
 def _space_text(space) -> str:
-    from .report import source_slice
     try:
         return source_slice(space.defn.span)
     except (OSError, AttributeError, IndexError):
         return space.name
-
-
-def constraint_keys(space) -> list:
-    """The constraints every trial of `space` records, in order: one per `require` (its
-    source text) and `valid` (1 when the network could not be built). Every trial records
-    all of them, so that samplers that model each constraint (GP) see the same number in
-    every trial."""
-    from .. import syntax
-    from ..elaborate import VALID
-    from ..errors import source_text
-    keys = []
-    for stmt in getattr(space.defn, "body", ()):
-        if isinstance(stmt, syntax.Require):
-            key = source_text(stmt.cond.span)
-            if key not in keys:
-                keys.append(key)
-    return keys + [VALID]
 
 
 def _same_study(have: Optional[dict], meta: dict) -> bool:
@@ -425,16 +409,6 @@ def make_objective(space, evaluator: Evaluator, worker: str = "", sampler: str =
         return values[0] if len(values) == 1 else values
 
     return objective
-
-
-CONSTRAINTS_LIST = "constraints"  # the system attr optuna-dashboard reads (a list of floats)
-
-
-def named_constraints(trial) -> dict:
-    """A trial's constraints by name (Optuna 5's `constraints:NAME` system attrs), without
-    the positional copies of the `constraints` list."""
-    prefix = CONSTRAINTS_LIST + ":"
-    return {k[len(prefix):]: v for k, v in trial.system_attrs.items() if k.startswith(prefix)}
 
 
 def feasible(trial) -> bool:
@@ -615,7 +589,7 @@ def _sampler_for(name, objectives, cfg, index, space):
 def run_search(cfg: SearchConfig) -> SearchResult:
     import uuid
     from .samplers import SHARED_SEQUENCE, check_sampler, default_sampler
-    _quiet_optuna()
+    quiet_optuna()
     check_config(cfg)
     objectives = parse_objectives(cfg.objective)
     sampler_name = check_sampler(cfg.sampler or default_sampler(objectives), objectives)

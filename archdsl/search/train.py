@@ -19,9 +19,37 @@ Imports torch; imported only for that objective, and only for feasible trials.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from ..errors import ArchError
+
+
+@dataclass
+class TrainSettings:
+    """What `accuracy` and the proxies need: data and a few knobs."""
+    data: Optional[str] = None  # None: scikit-learn's digits
+    epochs: int = 3
+    batch_size: int = 64
+    lr: float = 2e-3
+    train_limit: Optional[int] = None  # use only this many training images
+    seed: int = 0
+    threads: Optional[int] = None  # torch threads per trial
+    device: str = "cpu"  # or "cuda": mixed precision (float16 autocast) and channels_last
+    augment: str = "auto"  # none, crop, flip, crop+flip; auto: by the data (see data.py)
+    test: bool = False  # also measure CIFAR-10's test batch (reported, never used to choose)
+
+
+def network_io(graph):
+    """(input shape, number of classes) of a built network."""
+    shape = list(graph.graph["input_shape"])
+    out = graph.nodes[graph.graph["outputs"][0]]["shape"]
+    if len(out) != 1:
+        raise ArchError(f"training needs a network whose output is a vector of class scores; "
+                        f"{graph.graph['name']} gives {list(out)}")
+    return shape, out[0]
+
 
 PAD = 4  # pixels of padding of the random crop
 AUGMENTS = ("none", "crop", "flip", "crop+flip")
@@ -190,8 +218,7 @@ def retrain(path, data_dir=None, **overrides):
     `overrides` replace configuration entries (device=..., threads=...)."""
     from .. import network as network_mod
     from .data import load_data
-    from .objectives import TrainSettings, _io
-    from .report import read_train_config
+    from .records import read_train_config
     text = Path(path).read_text(encoding="utf-8")
     cfg = read_train_config(text)
     if not cfg:
@@ -204,7 +231,7 @@ def retrain(path, data_dir=None, **overrides):
                              train_limit=cfg.get("train_limit"), seed=cfg["seed"],
                              threads=cfg.get("threads", 1), device=cfg.get("device", "cpu"),
                              augment=cfg.get("augment", "none"))
-    shape, classes = _io(graph)
+    shape, classes = network_io(graph)
     data = load_data(settings.data, shape, classes, settings)
     if cfg.get("data_sha256") and data.sha256 != cfg["data_sha256"]:
         raise ArchError(f"{path} was trained on data with digest {cfg['data_sha256']}; "
