@@ -421,3 +421,28 @@ def test_data_loaders(tmp_path):
     # validation held out of the training batch (10%); the test batch is not read
     assert d.name == "cifar10" and len(d.y_train) == 18 and len(d.y_val) == 2
     assert d.x_test is None
+
+
+def test_a_require_inside_an_if_is_a_constraint_of_every_trial(tmp_path):
+    """A `require` that only one branch reaches still constrains the trials that take it,
+    and every trial records it (0 when its branch did not run), so the samplers that model
+    each constraint see the same number of them in every trial."""
+    space = tmp_path / "s.arch"
+    space.write_text(
+        "network net(w) {\n  input [3, 8, 8]\n  conv(w, k=3, p=1); gap; flatten; fc(10)\n}\n"
+        "space s(budget=1G) {\n"
+        "  param w in [4, 8, 16, 32]\n"
+        "  if w > 8 {\n    require params <= 2000\n  }\n"
+        "  network net(w)\n}\n")
+    result = _run(tmp_path, str(space), trials=12, objective="params", sampler="random")
+    (_, study), = result.studies
+    trials = study.get_trials(deepcopy=False)
+    assert trials
+    for t in trials:
+        named = {k.split(":", 1)[1]: v for k, v in t.system_attrs.items()
+                 if k.startswith("constraints:")}
+        assert "params <= 2000" in named
+        w = t.params["w"]
+        # conv 3x3 (3*9*w + w) plus fc (10*w + 10): over 2,000 exactly for w = 32.
+        params = 28 * w + 10 * w + 10
+        assert (named["params <= 2000"] > 0) == (w > 8 and params > 2000)
