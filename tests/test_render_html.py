@@ -113,6 +113,8 @@ def test_outline_lists_inception4a_and_clicking_it_shows_its_four_branches(
 def test_clicking_a_collapsed_branch_opens_it(viewer, torchvision_reference):
     """inception4a.branch2 is drawn collapsed in the whole-network view; a click opens its own
     view, with the 1x1 reduction and the 3x3 conv that torchvision's state_dict names."""
+    viewer.find_element(By.CSS_SELECTOR, '#outline button[data-path="inception4a"]').click()
+    assert viewer.execute_script("return archdslViewer.current") == 0
     ActionChains(viewer).click(_node(viewer, "inception4a.branch2")).perform()
     assert viewer.execute_script("return archdslViewer.current") > 0
     crumbs = viewer.find_element(By.ID, "crumbs").text
@@ -156,7 +158,6 @@ def test_node_info_shows_the_reference_params_and_flops(viewer, torchvision_refe
     assert args["out"] == str(weight[0]) and args["k"] == str(weight[2])
 
     ActionChains(viewer).click(_node(viewer, "inception5b.branch2.1.bn")).perform()
-    ActionChains(viewer).move_by_offset(0, 0).perform()
     info = _info(viewer)
     assert info["op"] == "bn"
     assert _exact(info["params"]) == (sd["inception5b.branch2.1.bn.weight"][0]

@@ -16,7 +16,7 @@
   const scopeByPath = new Map(data.scopes.map((s) => [s.path, s]));
   const viewOfScope = new Map();        // scope path -> index of the view that opens it
   data.views.forEach((v, i) => viewOfScope.set(v.scope, i));
-  // key -> [[view index, graphviz name], ...]: where each node and scope is drawn
+  // key -> [[view index, graphviz name, "node" | "cluster"], ...]: where each key is drawn
   const drawn = new Map();
   function note(key, at) {
     if (!drawn.has(key)) drawn.set(key, []);
@@ -244,7 +244,12 @@
   canvas.addEventListener("click", (ev) => {
     if (canvas.classList.contains("dragged")) { canvas.classList.remove("dragged"); return; }
     const g = ev.target.closest && ev.target.closest("g.node");
-    if (!g || !g.dataset.key) return;
+    if (!g || !g.dataset.key) {
+      // a click inside a cluster (outside its nodes) pins that scope's figures
+      const c = ev.target.closest && ev.target.closest("g.cluster");
+      if (c && c.dataset.scope) { pinned = c.dataset.scope; highlight(pinned); describe(pinned); }
+      return;
+    }
     const key = g.dataset.key;
     if (g.classList.contains("opens")) { openScope(key); return; }
     pinned = key;
