@@ -108,6 +108,11 @@ def test_outline_lists_inception4a_and_clicking_it_shows_its_four_branches(
     assert {f"inception4a.{b}" for b in branches} <= visible
     # zoomed to the module: the picture no longer shows the stem or the classifier
     assert "conv1.conv" not in visible and "fc" not in visible
+    # its concat lists its inputs in order: one per branch, branch1 to branch4
+    ActionChains(viewer).click(_node(viewer, "inception4a.concat#0")).perform()
+    inputs = [a.get_attribute("data-key")
+              for a in viewer.find_elements(By.CSS_SELECTOR, "#info ol.inputs a")]
+    assert [k.split(".")[1] for k in inputs] == sorted(branches)
 
 
 def test_clicking_a_collapsed_branch_opens_it(viewer, torchvision_reference):
