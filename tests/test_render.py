@@ -19,6 +19,7 @@ import networkx as nx
 import pytest
 
 import archdsl
+from archdsl import ir
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot not installed")
 needs_gvpr = pytest.mark.skipif(shutil.which("gvpr") is None, reason="graphviz's gvpr missing")
@@ -129,22 +130,90 @@ def test_full_depth_dot_has_every_ir_edge_and_a_cluster_per_scope(run_cli, resne
     assert clusters == set(resnet50.graph["scopes"])
 
 
+def gv_edges(path) -> dict:
+    """(tail, head) -> (label, penwidth) of a DOT file's edges, as gvpr reads them; and
+    node -> its label."""
+    prog = ('N{printf("N\\t%s\\t%s\\n", $.name, $.label)} '
+            'E{printf("E\\t%s\\t%s\\t%s\\t%s\\n", $.tail.name, $.head.name, $.label, '
+            '$.penwidth)}')
+    out = subprocess.run(["gvpr", prog, str(path)], capture_output=True, text=True,
+                         check=True).stdout
+    edges, labels = {}, {}
+    for line in out.splitlines():
+        kind, *rest = line.split("\t")
+        if kind == "N":
+            labels[rest[0]] = rest[1]
+        else:
+            edges[(rest[0], rest[1])] = (rest[2].strip(), float(rest[3]))
+    return edges, labels
+
+
+def dense_layers(ref) -> dict:
+    """'features.denseblock3' -> its number of layers, from torchvision's state_dict."""
+    layers = defaultdict(set)
+    for key in ref["state_dict"]:
+        m = re.match(r"(features\.denseblock\d+)\.(denselayer\d+)\.", key)
+        if m:
+            layers[m.group(1)].add(m.group(2))
+    return {b: len(ls) for b, ls in layers.items()}
+
+
 @needs_gvpr
-def test_dense_full_depth_keeps_every_edge_with_labels_placed_after_layout(run_cli, tmp_path):
-    """DenseNet's blocks give quadratically many long edges; the full picture still holds
-    every one, and their shape labels become xlabels so that dot's layout stays tractable."""
+def test_dense_blocks_at_full_depth_draw_a_bus_that_stands_for_every_input(
+        run_cli, torchvision_reference, tmp_path):
+    """DenseNet-121 at full depth: each dense block's concats form one bus (each concat reads
+    the previous one and its layer's new output), and the picture stays true: every IR edge is
+    drawn or carried by a bus, every concat's label says its real fan-in. The block sizes and
+    channel counts are torchvision's (state_dict): blocks of 6, 12, 24 and 16 layers, growth
+    32 (a layer's conv2 output), block 3 ending in the 1,024 channels transition3 reads."""
     g = archdsl.load("zoo:densenet121").graph
+    ref = torchvision_reference["densenet121"]
+    sd = ref["state_dict"]
     out = tmp_path / "d.dot"
     code, stdout, err = run_cli("render", "zoo:densenet121", "--depth", "full", "-o", out)
     assert code == 0, err
-    assert gv_graph(out) == (set(g.nodes), set(g.edges))
-    # block 3 has 24 layers (DenseNet-121: 6-12-24-16): its last concat reads the block's
-    # input and all 24 outputs
-    last = [n for n in g.nodes if n.startswith("features.denseblock3.") and "concat" in n][-1]
-    assert g.in_degree(last) == 25
-    edges = [line for line in out.read_text().splitlines() if "->" in line]
-    assert all("xlabel=" in e and " label=" not in e for e in edges)
-    assert "large layout" in stdout
+    edges, labels = gv_edges(out)
+    assert set(labels) == set(g.nodes)
+    buses = {e: v for e, v in edges.items() if e not in g.edges}
+
+    expanded = set(edges) - set(buses)
+    for tail, head in buses:
+        inputs = ir.predecessors(g, head)
+        assert g.nodes[tail]["op"] == g.nodes[head]["op"] == "concat"
+        assert ir.predecessors(g, tail) == inputs[:-1]  # the bus holds all but head's last input
+        assert (inputs[-1], head) in edges        # and the last one is drawn into head
+        expanded |= {(u, head) for u in inputs[:-1]}
+    assert expanded == set(g.edges)
+    for n in g.nodes:  # a concat read through a bus says how many inputs it has
+        if any(h == n for _, h in buses):
+            assert f">{g.in_degree(n)} inputs<" in labels[n]
+    # one bus edge into every concat of a block but its first (which reads two inputs)
+    layers = dense_layers(ref)
+    assert sorted(layers.values()) == [6, 12, 16, 24]
+    per_block = defaultdict(int)
+    for _, head in buses:
+        per_block[head.rsplit(".", 1)[0]] += 1
+    assert per_block == {b: n - 1 for b, n in layers.items()}
+    # block 3's last concat: its input and 24 layers; the bus brings 1024 - 32 channels
+    growth = sd["features.denseblock3.denselayer24.conv2.weight"][0]
+    channels = sd["features.transition3.conv.weight"][1]
+    last = [h for _, h in buses if h.startswith("features.denseblock3.")][-1]
+    assert g.in_degree(last) == layers["features.denseblock3"] + 1
+    (bus_label, width), = [v for (t, h), v in buses.items() if h == last]
+    assert bus_label == f"{channels - growth}\u00d714\u00d714"
+    assert width > edges[(ir.predecessors(g, last)[-1], last)][1]  # drawn bold
+    # light enough for dot's normal layout: real edge labels, not the large mode's xlabels
+    assert "large layout" not in stdout
+    assert all(not lbl or lbl[0].isdigit() for lbl, _ in edges.values())
+
+
+def test_data_formats_keep_every_ir_edge_of_a_dense_block(run_cli, tmp_path):
+    """The bus is a way of drawing: .json holds the IR's own edges."""
+    g = archdsl.load("zoo:densenet121").graph
+    out = tmp_path / "d.json"
+    assert run_cli("render", "zoo:densenet121", "-o", out)[0] == 0
+    h = nx.node_link_graph(json.loads(out.read_text()), edges="edges")
+    assert set(h.edges) == set(g.edges)
 
 
 @needs_gvpr
@@ -242,3 +311,21 @@ def test_render_does_not_import_torch():
             "from archdsl.commands import render; "
             "assert 'torch' not in sys.modules")
     subprocess.run([os.sys.executable, "-c", code], check=True)
+
+
+def test_the_registry_calls_associative_exactly_the_merges_torch_computes_so():
+    """A bus draws op(x0, ..., xk, y) as op(op(x0, ..., xk), y): true only for the merges the
+    registry marks associative. Checked with the torch functions compiled networks call, on
+    random tensors (mean, the one that is not, must differ)."""
+    torch = pytest.importorskip("torch")
+    from archdsl import ops
+    from archdsl.backends import torch_layers
+    gen = torch.Generator().manual_seed(0)
+    xs = [torch.randn(2, 3, 4, 4, generator=gen) + 2 for _ in range(3)]
+    merges = [op for op in ops.OPS.values() if op.merge is not None]
+    assert ops.OPS["concat"].merge.associative  # DenseNet's buses
+    for op in merges:
+        f = getattr(torch_layers, op.merge.function)
+        nested = f([f(xs[:2]), xs[2]])
+        same = nested.shape == f(xs).shape and torch.allclose(nested, f(xs))
+        assert same == op.merge.associative, op.name

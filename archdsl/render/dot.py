@@ -35,6 +35,7 @@ FAMILY_COLOURS = {
     "merge": "#495057",       # dark grey, white text: small round junctions
 }
 SCOPE_COLOUR = "#fcc2d7"      # a collapsed scope (pink), so it never reads as an op
+BUS_COLOUR = "#1c7ed6"        # a bus (view.py): one bold blue line down a dense block
 CLUSTER_FILLS = ("#f8f9fa", "#f1f3f5", "#e9ecef", "#f8f9fa")
 FONT = "Helvetica"
 
@@ -55,8 +56,9 @@ def _html(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _node_attrs(item: Item, annotate) -> dict:
-    """Graphviz attributes of one drawn node (label as an HTML-like label)."""
+def _node_attrs(item: Item, annotate, bus_head: bool = False) -> dict:
+    """Graphviz attributes of one drawn node (label as an HTML-like label); a merge read
+    through a bus (`bus_head`) says its number of inputs, which its edges no longer show."""
     a: dict = {}
     if item.kind == "external":
         a.update(shape="box", style="dotted,rounded", color="#868e96", fontcolor="#495057",
@@ -80,6 +82,9 @@ def _node_attrs(item: Item, annotate) -> dict:
                  fillcolor=FAMILY_COLOURS["merge"], fontcolor="white", color="#343a40",
                  width="0.3", height="0.3", margin="0.02,0.01",
                  fontsize="14" if big else "9", label=f"<<B>{_html(sym)}</B>>")
+        if bus_head:
+            a.update(shape="box", fontsize="9", label=f'<<B>{_html(sym)}</B><BR/><FONT '
+                     f'POINT-SIZE="7">{item.fan_in} inputs</FONT>>')
         cost = _costs(item, annotate)
         if cost:
             a["xlabel"] = cost
@@ -180,10 +185,16 @@ def view_to_dot(view: View, rankdir: str = "TB", annotate=("shapes",)) -> str:
             path = child
         children[path].append(("node", item.key))
 
+    bus_heads = {e.head for e in view.edges if e.bus}
+
+    def node_line(key, indent):
+        attrs = _node_attrs(view.items[key], annotate, key in bus_heads)
+        return f"{indent}{_quote(key)} {_attrs(attrs)};"
+
     def emit(path: tuple, indent: str):
         for kind, x in children[path]:
             if kind == "node":
-                out.append(f"{indent}{_quote(x)} {_attrs(_node_attrs(view.items[x], annotate))};")
+                out.append(node_line(x, indent))
                 continue
             scope = x[-1]
             info = view.scopes.get(scope, {})
@@ -212,6 +223,8 @@ def view_to_dot(view: View, rankdir: str = "TB", annotate=("shapes",)) -> str:
         if "shapes" in annotate:
             a["xlabel" if large else "label"] = " " + ", ".join(fmt_shape(s)
                                                                for s in e.shapes) + " "
+        if e.bus:
+            a.update(penwidth=2.5, color=BUS_COLOUR, arrowsize=0.5)
         if e.aux:
             a["style"] = "dashed"
         out.append(f"  {_quote(e.tail)} -> {_quote(e.head)}" + (f" {_attrs(a)}" if a else "") + ";")

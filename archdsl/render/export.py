@@ -33,8 +33,9 @@ def _plain(v):
 def to_data(g, depth: Optional[int] = None, root: Optional[str] = None,
             scalars: bool = False) -> nx.DiGraph:
     """The view as a plain networkx graph whose attributes are JSON values (`scalars=True`:
-    strings, numbers and booleans only, as GraphML requires; lists and dicts become JSON)."""
-    view = build_view(g, depth, root)
+    strings, numbers and booleans only, as GraphML requires; lists and dicts become JSON).
+    Its edges are the IR's own: a bus (view.py) is a way of drawing, not of storing."""
+    view = build_view(g, depth, root, buses=False)
 
     def conv(v):
         v = _plain(v)

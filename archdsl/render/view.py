@@ -7,6 +7,14 @@ level is its position in that nesting, counting from 1. At depth D every scope o
 a cluster and every scope of level D + 1 is drawn as one node (its kind, output shape and
 aggregated params and flops). Depth 0 collapses every top-level scope; a depth at or beyond the
 deepest level draws every primitive op.
+
+Buses: a merge whose inputs, in order, are those of another merge of the same associative op
+(ops.Merge.associative) plus one more is drawn reading that merge (one "bus" edge, carrying
+its output) and its new input, instead of all its inputs. DenseNet's dense block, where the
+concat after layer k reads the block's input and layers 1..k, becomes one chain of concats
+with one short edge per layer rather than k long ones: the quadratic tangle that made dot take
+minutes becomes a linear picture, and it stays true (each input is drawn once, into the first
+merge that reads it; the merge's label keeps its real fan-in).
 """
 from __future__ import annotations
 
@@ -43,6 +51,7 @@ class Item:
     flops: int = 0
     macs: int = 0
     memory: int = 0
+    fan_in: int = 0            # an op's number of inputs in the IR
 
 
 @dataclass
@@ -52,6 +61,7 @@ class Edge:
     shapes: list               # distinct tensor shapes carried (IR sources' output shapes)
     ports: list                # the IR edges' ports (input order at the head)
     aux: bool = False
+    bus: bool = False          # a merge read by the next one: stands for its first len(ports) inputs
 
 
 @dataclass
@@ -82,11 +92,58 @@ def _in_root(g, node, root) -> bool:
     return root is None or root in g.nodes[node].get("scope", ())
 
 
-def view_size(g, depth, root=None) -> tuple:
+def _buses(g, ops_drawn) -> dict:
+    """head -> tail of every bus (module docstring) among the IR nodes drawn as ops: merge c
+    reads merge p's output in place of its inputs but the last, when p is the same associative
+    op with the same arguments, its inputs are exactly those (in port order), c has at least
+    three inputs (so that the bus stands for two or more edges) and p is not also c's last
+    input (which the bus would hide)."""
+    by_inputs: dict = {}
+    buses: dict = {}
+    for node in ir.execution_order(g):
+        if node not in ops_drawn:
+            continue
+        d = g.nodes[node]
+        spec = ops.lookup(d["op"])
+        if spec is None or spec.merge is None or not spec.merge.associative:
+            continue
+        inputs = tuple(ir.predecessors(g, node))
+        if len(inputs) >= 3:
+            p = by_inputs.get((d["op"], inputs[:-1]))
+            if p is not None and p != inputs[-1] and g.nodes[p].get("args") == d.get("args"):
+                buses[node] = p
+        by_inputs.setdefault((d["op"], inputs), node)
+    return buses
+
+
+def _in_links(g, node, buses) -> list:
+    """What is drawn into IR node `node`, in port order: (source node, its ports, is a bus),
+    one per input, or a bus for all inputs but the last, then the last."""
+    ins = sorted((d.get("port", 0), u) for u, _, d in g.in_edges(node, data=True))
+    tail = buses.get(node)
+    if tail is None:
+        return [(u, [port], False) for port, u in ins]
+    return [(tail, [port for port, _ in ins[:-1]], True), (ins[-1][1], [ins[-1][0]], False)]
+
+
+def _representation(g, depth, root) -> tuple:
+    """(IR node -> its display key, the IR nodes drawn as ops) for the nodes of the view."""
+    rep, ops_drawn = {}, set()
+    for n in g.nodes:
+        if _in_root(g, n, root):
+            rep[n], collapsed = _represent(g, n, depth)
+            if not collapsed:
+                ops_drawn.add(n)
+    return rep, ops_drawn
+
+
+def view_size(g, depth, root=None, buses: bool = True) -> tuple:
     """(nodes, edges) of the diagram of `g` at `depth` (a scope view's outside nodes and the
-    edges to them excluded)."""
-    rep = {n: _represent(g, n, depth)[0] for n in g.nodes if _in_root(g, n, root)}
-    edges = {(rep[u], rep[v]) for u, v in g.edges if u in rep and v in rep and rep[u] != rep[v]}
+    edges to them excluded), as build_view draws it."""
+    rep, ops_drawn = _representation(g, depth, root)
+    bus = _buses(g, ops_drawn) if buses else {}
+    edges = {(rep[u], rep[v]) for v in rep for u, _, _ in _in_links(g, v, bus)
+             if u in rep and rep[u] != rep[v]}
     return len(set(rep.values())), len(edges)
 
 
@@ -101,8 +158,10 @@ def auto_depth(g, root=None, max_nodes: int = AUTO_MAX_NODES,
     return 0
 
 
-def build_view(g, depth: Optional[int] = None, root: Optional[str] = None) -> View:
-    """The displayed graph: IR nodes mapped to ops or collapsed scopes, edges merged."""
+def build_view(g, depth: Optional[int] = None, root: Optional[str] = None,
+               buses: bool = True) -> View:
+    """The displayed graph: IR nodes mapped to ops or collapsed scopes, edges merged; with
+    `buses`, running merges drawn as buses (module docstring), else every IR edge drawn."""
     scopes = g.graph.get("scopes", {})
     if root is not None and root not in scopes:
         tops = ", ".join(p for p in scopes if "." not in p) or "none"
@@ -114,13 +173,13 @@ def build_view(g, depth: Optional[int] = None, root: Optional[str] = None) -> Vi
     if depth is not None and depth >= deepest:
         depth = None
     items: dict = {}
-    rep: dict = {}
+    rep, ops_drawn = _representation(g, depth, root)
+    bus = _buses(g, ops_drawn) if buses else {}
     for node in ir.execution_order(g):
-        if not _in_root(g, node, root):
+        if node not in rep:
             continue
         d = g.nodes[node]
-        key, collapsed = _represent(g, node, depth)
-        rep[node] = key
+        key, collapsed = rep[node], node not in ops_drawn
         cost = analysis.node_cost(g, node)
         item = items.get(key)
         if item is None:
@@ -131,7 +190,8 @@ def build_view(g, depth: Optional[int] = None, root: Optional[str] = None) -> Vi
                             aux=bool(info.get("aux", d.get("aux"))), op=info.get("kind", "scope"))
             else:
                 item = Item(key, "op", tuple(d["shape"]), tuple(d.get("scope", ())),
-                            aux=bool(d.get("aux")), op=d["op"], args=dict(d.get("args") or {}))
+                            aux=bool(d.get("aux")), op=d["op"], args=dict(d.get("args") or {}),
+                            fan_in=g.in_degree(node))
             items[key] = item
         item.members.append(node)
         for f in ("params", "flops", "macs", "memory"):
@@ -148,16 +208,16 @@ def build_view(g, depth: Optional[int] = None, root: Optional[str] = None) -> Vi
 
     edges: dict = {}
 
-    def link(tail, head, src, port, aux):
+    def link(tail, head, src, ports, aux, is_bus=False):
         if tail == head:
             return
         e = edges.get((tail, head))
         if e is None:
-            e = edges[(tail, head)] = Edge(tail, head, [], [], aux)
+            e = edges[(tail, head)] = Edge(tail, head, [], [], aux, is_bus)
         shape = tuple(g.nodes[src]["shape"])
         if shape not in e.shapes:
             e.shapes.append(shape)
-        e.ports.append(port)
+        e.ports.extend(ports)
 
     externals: dict = {}
 
@@ -172,14 +232,13 @@ def build_view(g, depth: Optional[int] = None, root: Optional[str] = None) -> Vi
     for node in ir.execution_order(g):
         if node not in rep:
             continue
-        ins = sorted((dd.get("port", 0), u) for u, _, dd in g.in_edges(node, data=True))
-        for port, u in ins:
+        for u, ports, is_bus in _in_links(g, node, bus):
             tail = rep[u] if u in rep else external(u, ())
-            link(tail, rep[node], u, port, bool(g.nodes[node].get("aux")))
+            link(tail, rep[node], u, ports, bool(g.nodes[node].get("aux")), is_bus)
         if root is not None:
             for v in g.successors(node):
                 if v not in rep:
-                    link(rep[node], external(v, ()), node, 0, bool(g.nodes[v].get("aux")))
+                    link(rep[node], external(v, ()), node, [0], bool(g.nodes[v].get("aux")))
     if externals:
         # Inputs first, consumers last, so a scope view reads from top to bottom.
         first = {k: v for k, v in externals.items() if any(e.tail == k for e in edges.values())}
