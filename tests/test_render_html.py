@@ -1,9 +1,10 @@
-"""The explorable HTML page of a diagram (archdsl/render_html.py), opened in a real headless
-Chromium driven by selenium: the outline, opening a scope, the search box, and the figures the
-info panel shows, checked against torchvision's GoogLeNet (tests/reference/torchvision.json:
-its state_dict names the modules and gives each weight's shape) and the GoogLeNet paper's
-Table 1 (inception 5b works on 7x7 maps). Skips when selenium, Chromium, its driver or
-graphviz's dot is missing; writes a screenshot as its artifact."""
+"""The explorable HTML page of a diagram (`archdsl render -o NET.html`, archdsl/render/html.py),
+opened in a real headless Chromium driven by selenium: the outline, opening a scope, the search
+box, and the figures the info panel shows, checked against torchvision's GoogLeNet
+(tests/reference/torchvision.json: its state_dict names the modules and gives each weight's
+shape) and the GoogLeNet paper's Table 1 (inception 5b works on 7x7 maps); DenseNet-121's page
+against torchvision's DenseNet-121. Skips when selenium, Chromium, its driver or graphviz's dot
+is missing; writes a screenshot as its artifact."""
 from __future__ import annotations
 
 import math
@@ -12,8 +13,7 @@ import shutil
 
 import pytest
 
-import archdsl
-from archdsl import render_html
+from archdsl.cli import main
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.chrome.service import Service  # noqa: E402
@@ -41,11 +41,16 @@ return Array.from(document.querySelectorAll('#canvas g.node')).filter(g => {
 """
 
 
+def _page(tmp_path_factory, *args) -> str:
+    """The page `archdsl render ARGS -o NET.html` writes, as a file: URL."""
+    path = tmp_path_factory.mktemp("html") / "net.html"
+    assert main(["render", *args, "-o", str(path)]) == 0
+    return path.as_uri()
+
+
 @pytest.fixture(scope="module")
 def page_url(tmp_path_factory):
-    path = tmp_path_factory.mktemp("html") / "googlenet.html"
-    path.write_text(render_html.from_network(archdsl.load("zoo:googlenet").graph), "utf-8")
-    return path.as_uri()
+    return _page(tmp_path_factory, "zoo:googlenet")
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ their registry family; and running graphviz's `dot` on it as a subprocess."""
 from __future__ import annotations
 
 import html
+import re
 import shutil
 from typing import Optional
 
@@ -239,9 +240,37 @@ def find_dot() -> Optional[str]:
     return shutil.which("dot")
 
 
+INSTALL_HINT = ("Install graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew "
+                "install graphviz; conda: conda install graphviz)")
+
+
+def require_dot(what: str) -> str:
+    """graphviz's dot, or an error saying that `what` needs it and how to install it."""
+    dot = find_dot()
+    if dot is None:
+        raise ArchError(f"graphviz's `dot` is not installed (not found on PATH), and {what} is "
+                        f"drawn by it. {INSTALL_HINT}, then run this again.")
+    return dot
+
+
 def run_dot(source: str, fmt: str, target: str, dot: str) -> None:
     """Lay out `source` with graphviz into `target` (a picture in format `fmt`)."""
     proc = processes.run([dot, f"-T{fmt}", "-o", target], input=source.encode("utf-8"))
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip()
         raise ArchError(f"graphviz's dot failed (exit {proc.returncode}): {err}")
+
+
+def run_dot_svgs(sources: list, dot: str) -> list:
+    """Lay out several DOT graphs with one `dot` process: their SVG documents, in order (dot
+    writes one document per graph of its input; one process saves its start-up per graph)."""
+    if not sources:
+        return []
+    proc = processes.run([dot, "-Tsvg"], input="".join(sources).encode("utf-8"))
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip()
+        raise ArchError(f"graphviz's dot failed (exit {proc.returncode}): {err}")
+    docs = [d for d in re.split(r"(?=<\?xml )", proc.stdout.decode("utf-8")) if d.strip()]
+    if len(docs) != len(sources):
+        raise ArchError(f"graphviz's dot wrote {len(docs)} pictures for {len(sources)} graphs")
+    return docs

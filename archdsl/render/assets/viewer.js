@@ -1,7 +1,7 @@
 // archdsl's diagram viewer: shows one of the page's graphviz SVG views at a time, with pan and
 // zoom, the scope tree as an outline, a search box, and an info panel for the node under the
 // pointer. Reads its data from <script id="archdsl-data"> and the views from
-// <template class="archdsl-view"> elements, both written by archdsl/render_html.py.
+// <template class="archdsl-view"> elements, both written by archdsl/render/html.py.
 (function () {
   "use strict";
   const data = JSON.parse(document.getElementById("archdsl-data").textContent);
