@@ -329,3 +329,81 @@ def test_the_registry_calls_associative_exactly_the_merges_torch_computes_so():
         nested = f([f(xs[:2]), xs[2]])
         same = nested.shape == f(xs).shape and torch.allclose(nested, f(xs))
         assert same == op.merge.associative, op.name
+
+
+def test_a_layer_of_a_dense_block_drawn_alone_feeds_one_concat(run_cli, torchvision_reference):
+    """`--scope` a layer of DenseNet-121's block 3 (24 layers in torchvision's state_dict):
+    in the IR its output is read by the concat after it and by every later one, 24 - 5 + 1 =
+    20 concats for layer 5; the picture draws it into the first, whose bus carries it on."""
+    layers = dense_layers(torchvision_reference["densenet121"])["features.denseblock3"]
+    g = archdsl.load("zoo:densenet121").graph
+    conv2 = "features.denseblock3.denselayer5.conv2"
+    readers = list(g.successors(conv2))
+    assert len(readers) == layers - 5 + 1
+    code, out, err = run_cli("render", "zoo:densenet121", "--scope",
+                             "features.denseblock3.denselayer5", "--depth", "full", "-o", "-")
+    assert code == 0, err
+    leaving = re.findall(r'^  "([^"]+)" -> "([^"]+) \(outside\)"', out, re.M)
+    assert leaving == [(conv2, readers[0])]
+
+
+def _page_data(path) -> dict:
+    text = path.read_text("utf-8")
+    m = re.search(r'<script type="application/json" id="archdsl-data">(.*?)</script>', text, re.S)
+    return json.loads(m.group(1))
+
+
+@needs_dot
+def test_html_page_of_a_scope(run_cli, torchvision_reference, tmp_path):
+    """`-o NET.html --scope layer2`: the page opens on ResNet-50's layer2, its outline is
+    layer2 and its four blocks (torchvision's layer2.0 to layer2.3), and its header carries
+    layer2's parameter count as torchvision's state_dict gives it."""
+    ref = torchvision_reference["resnet50"]
+    blocks = torchvision_blocks(ref)
+    out = tmp_path / "layer2.html"
+    code, stdout, err = run_cli("render", "zoo:resnet50", "--scope", "layer2", "-o", out)
+    assert code == 0, err
+    assert "layer2" in stdout and "view" in stdout
+    data = _page_data(out)
+    assert data["views"][0]["scope"] == "layer2"
+    outline = [s["path"] for s in data["scopes"]]
+    assert outline[0] == "layer2"
+    assert [p for p in outline if p.count(".") == 1] == sorted(b for b in blocks
+                                                                if b.startswith("layer2."))
+    assert data["totals"]["params"] == sum(n for b, n in blocks.items()
+                                           if b.startswith("layer2."))
+    ET.fromstring(re.search(r"<svg\b.*?</svg>", out.read_text("utf-8"), re.S).group(0))
+
+
+def test_html_page_never_overwrites_without_force(run_cli, tmp_path):
+    out = tmp_path / "g.html"
+    out.write_text("keep me")
+    code, _, err = run_cli("render", "zoo:googlenet", "-o", out)
+    assert code == 1 and "--force" in err
+    assert out.read_text() == "keep me"
+    if shutil.which("dot"):
+        assert run_cli("render", "zoo:googlenet", "-o", out, "--force")[0] == 0
+        assert out.read_text().startswith("<!DOCTYPE html>")
+    assert [p.name for p in tmp_path.iterdir()] == ["g.html"]  # no temporary file left
+
+
+def test_html_page_without_dot_says_how_to_install_and_writes_nothing(run_cli, tmp_path,
+                                                                      monkeypatch):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    code, _, err = run_cli("render", "zoo:googlenet", "-o", tmp_path / "g.html")
+    assert code == 1
+    assert "apt-get install graphviz" in err and "Traceback" not in err
+    assert [p.name for p in tmp_path.iterdir()] == ["bin"]
+
+
+@needs_dot
+def test_to_svg_for_notebooks(torchvision_reference):
+    """archdsl.render.to_svg: the SVG text of the default picture (ResNet-50 at its auto depth:
+    the stem, four stages of collapsed blocks as torchvision's state_dict lays them out)."""
+    from archdsl import render
+    svg = render.to_svg(archdsl.load("zoo:resnet50").graph)
+    root = ET.fromstring(svg)
+    titles = {t.text for t in root.iter("{http://www.w3.org/2000/svg}title")}
+    assert set(torchvision_blocks(torchvision_reference["resnet50"])) <= titles

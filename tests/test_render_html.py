@@ -174,6 +174,47 @@ def test_node_info_shows_the_reference_params_and_flops(viewer, torchvision_refe
                                       + sd["inception5b.branch2.1.bn.bias"][0])
 
 
+def test_header_shows_torchvision_parameter_count(viewer, torchvision_reference):
+    """The page's totals are the network's: torchvision's GoogLeNet with its aux heads has
+    13,004,888 parameters (tests/reference/torchvision.json)."""
+    params = torchvision_reference["googlenet"]["params"]
+    data = viewer.execute_script(
+        "return JSON.parse(document.getElementById('archdsl-data').textContent).totals")
+    assert data["params"] == params
+    assert viewer.find_element(By.ID, "net-totals").text.startswith(f"{params / 1e6:.3g}M params")
+
+
+@pytest.fixture(scope="module")
+def densenet_url(tmp_path_factory):
+    return _page(tmp_path_factory, "zoo:densenet121")
+
+
+def test_a_concat_on_a_bus_lists_every_input_in_order(browser, densenet_url,
+                                                        torchvision_reference):
+    """DenseNet-121's block 3 draws its concats along a bus; the last one is still shown to
+    read the block's input and the outputs of all its layers, in order: the 24 layers
+    torchvision's state_dict has in features.denseblock3, each ending in its conv2."""
+    layers = sorted({int(m.group(1)) for k in torchvision_reference["densenet121"]["state_dict"]
+                     for m in [re.match(r"features\.denseblock3\.denselayer(\d+)\.", k)] if m})
+    assert layers == list(range(1, 25))
+    browser.get(densenet_url)
+    browser.find_element(By.CSS_SELECTOR, "#canvas svg g.node")
+    last = f"features.denseblock3.concat#{len(layers) - 1}"
+    box = browser.find_element(By.ID, "search")
+    box.send_keys(last)
+    hits = [li.get_attribute("data-key")
+            for li in browser.find_elements(By.CSS_SELECTOR, "#results li[data-key]")]
+    assert hits[0] == last
+    box.send_keys(Keys.ENTER)
+    found = browser.find_element(By.CSS_SELECTOR, "#canvas g.node.hl")
+    assert found.get_attribute("data-key") == last
+    assert f"{len(layers) + 1} inputs" in found.text     # the bus hides them, the label says it
+    inputs = [a.get_attribute("data-key")
+              for a in browser.find_elements(By.CSS_SELECTOR, "#info ol.inputs a")]
+    assert inputs[0].startswith("features.transition2.")  # the block's input
+    assert inputs[1:] == [f"features.denseblock3.denselayer{i}.conv2" for i in layers]
+
+
 def test_pan_and_zoom_change_the_view(viewer):
     def box():
         return viewer.execute_script("return document.querySelector('#canvas svg')"

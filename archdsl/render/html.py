@@ -30,12 +30,14 @@ class PageView:
     `scope` is the scope path the view opens ("" for the whole network); `nodes` maps each
     drawn node's graphviz name (the `<title>` of its `<g class="node">`) to the key of its
     entry in the page's node table; `clusters` maps each cluster's graphviz name to its scope
-    path."""
+    path; `outside` lists the graphviz names of the nodes drawn as outside the view's scope
+    (a search shows a node where it is drawn as itself first)."""
     scope: str
     title: str
     svg: str
     nodes: dict = field(default_factory=dict)
     clusters: dict = field(default_factory=dict)
+    outside: list = field(default_factory=list)
 
 
 _PROLOG = re.compile(r"^.*?(?=<svg\b)", re.S)
@@ -78,7 +80,7 @@ def page(name: str, views: list, nodes: dict, scopes: list, totals: Optional[dic
         "name": name,
         "totals": totals or {},
         "views": [{"scope": v.scope, "title": v.title, "nodes": v.nodes,
-                   "clusters": v.clusters} for v in views],
+                   "clusters": v.clusters, "outside": v.outside} for v in views],
         "nodes": nodes,
         "scopes": scopes,
     }
@@ -145,7 +147,8 @@ def network_views(g, depth: Optional[int] = None, root: Optional[str] = None,
         nodes = {k: (it.members[0] if it.kind == "external" else k)
                  for k, it in drawn.items.items()}
         clusters = {"cluster_" + s: s for it in drawn.items.values() for s in it.scope}
-        pages.append(PageView(scope, scope or drawn.name, svg, nodes, clusters))
+        outside = [k for k, it in drawn.items.items() if it.kind == "external"]
+        pages.append(PageView(scope, scope or drawn.name, svg, nodes, clusters, outside))
     return pages
 
 

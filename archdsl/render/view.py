@@ -75,26 +75,25 @@ class View:
     root: Optional[str] = None
 
 
-def _buses(g, ops_drawn) -> dict:
-    """head -> tail of every bus (module docstring) among the IR nodes drawn as ops: merge c
-    reads merge p's output in place of its inputs but the last, when p is the same associative
-    op with the same arguments, its inputs are exactly those (in port order), c has at least
-    three inputs (so that the bus stands for two or more edges) and p is not also c's last
-    input (which the bus would hide)."""
+def running_merges(g) -> dict:
+    """c -> p for every merge c of `g` that a view may draw as a bus from merge p (module
+    docstring): p is the same associative op with the same arguments, its inputs are exactly
+    c's but the last (in port order), c has at least three inputs (so that the bus stands for
+    two or more edges) and p is not also c's last input (which the bus would hide)."""
     by_inputs: dict = {}
-    buses: dict = {}
-    for node in ops_drawn:
-        d = g.nodes[node]
-        spec = ops.lookup(d["op"])
+    found: dict = {}
+    for node, op in g.nodes(data="op"):
+        spec = ops.lookup(op)
         if spec is None or spec.merge is None or not spec.merge.associative:
             continue
         inputs = tuple(ir.predecessors(g, node))
         if len(inputs) >= 3:
-            p = by_inputs.get((d["op"], inputs[:-1]))
-            if p is not None and p != inputs[-1] and g.nodes[p].get("args") == d.get("args"):
-                buses[node] = p
-        by_inputs.setdefault((d["op"], inputs), node)
-    return buses
+            p = by_inputs.get((op, inputs[:-1]))
+            if p is not None and p != inputs[-1] and \
+                    g.nodes[p].get("args") == g.nodes[node].get("args"):
+                found[node] = p
+        by_inputs.setdefault((op, inputs), node)
+    return found
 
 
 def _in_links(g, node, buses) -> list:
@@ -122,6 +121,14 @@ class Views:
             for s in scope:
                 self._members.setdefault(s, []).append((n, scope))
         self.max_depth = max((len(s) for _, s in self._members[None]), default=0)
+        self._running = running_merges(g)
+
+    def _buses(self, rep, ops_drawn) -> dict:
+        """The buses of a view: the running merges whose two ends it draws as themselves (as
+        ops, or as nodes outside its scope)."""
+        def itself(n):
+            return n in ops_drawn or n not in rep
+        return {c: p for c, p in self._running.items() if itself(c) and itself(p)}
 
     def _representation(self, depth, root) -> tuple:
         """(IR node -> its display key, the IR nodes drawn as ops), both in execution order,
@@ -145,7 +152,7 @@ class Views:
         nodes and the edges to them excluded)."""
         g = self.g
         rep, ops_drawn = self._representation(depth, root)
-        bus = _buses(g, ops_drawn)
+        bus = self._buses(rep, ops_drawn)
         edges = {(rep[u], rep[v]) for v in rep for u, _, _ in _in_links(g, v, bus)
                  if u in rep and rep[u] != rep[v]}
         return len(set(rep.values())), len(edges)
@@ -176,7 +183,7 @@ class Views:
             depth = None
         items: dict = {}
         rep, ops_drawn = self._representation(depth, root)
-        bus = _buses(g, ops_drawn) if buses else {}
+        bus = self._buses(rep, ops_drawn) if buses else {}
         for node in rep:
             d = g.nodes[node]
             key, collapsed = rep[node], node not in ops_drawn
@@ -234,10 +241,13 @@ class Views:
             for u, ports, is_bus in _in_links(g, node, bus):
                 tail = rep[u] if u in rep else external(u)
                 link(tail, rep[node], u, ports, bool(g.nodes[node].get("aux")), is_bus)
-            if root is not None:
-                for v in g.successors(node):
-                    if v not in rep:
-                        link(rep[node], external(v), node, [0], bool(g.nodes[v].get("aux")))
+        # The nodes outside the scope that read from it, each with what it reads from inside
+        # (a merge on a bus reads only its bus and its last input).
+        outside = dict.fromkeys(v for n in rep for v in g.successors(n) if v not in rep)
+        for v in outside:
+            for u, ports, is_bus in _in_links(g, v, bus):
+                if u in rep:
+                    link(rep[u], external(v), u, ports, bool(g.nodes[v].get("aux")), is_bus)
         if externals:
             # Inputs first, consumers last, so a scope view reads from top to bottom.
             first = {k: v for k, v in externals.items()

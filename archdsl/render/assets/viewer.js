@@ -16,14 +16,18 @@
   const scopeByPath = new Map(data.scopes.map((s) => [s.path, s]));
   const viewOfScope = new Map();        // scope path -> index of the view that opens it
   data.views.forEach((v, i) => viewOfScope.set(v.scope, i));
-  // key -> [[view index, graphviz name, "node" | "cluster"], ...]: where each key is drawn
+  // key -> [[view index, graphviz name, "node" | "outside" | "cluster"], ...]: where each key
+  // is drawn ("outside": as a node outside the view's scope)
   const drawn = new Map();
   function note(key, at) {
     if (!drawn.has(key)) drawn.set(key, []);
     drawn.get(key).push(at);
   }
   data.views.forEach((v, i) => {
-    for (const [name, key] of Object.entries(v.nodes)) note(key, [i, name, "node"]);
+    const outside = new Set(v.outside);
+    for (const [name, key] of Object.entries(v.nodes)) {
+      note(key, [i, name, outside.has(name) ? "outside" : "node"]);
+    }
     for (const [name, scope] of Object.entries(v.clusters)) note(scope, [i, name, "cluster"]);
   });
 
@@ -281,8 +285,10 @@
       places = drawn.get(target) || [];
     }
     if (!places.length) return;
-    const here = places.find((p) => p[0] === current);
-    const [i] = here || places[0];
+    // where it is drawn as itself, in this view first; else as an outside node
+    const own = places.filter((p) => p[2] !== "outside");
+    const pick = (ps) => ps.find((p) => p[0] === current) || ps[0];
+    const [i] = pick(own.length ? own : places);
     show(i, true);
     const e = highlight(target);
     if (e) focus(e, e.classList.contains("cluster") ? 1.1 : 6);
