@@ -13,12 +13,13 @@ DESCRIPTION = (
     "Draw a network as a graphviz diagram: one cluster per scope (stem, stage, block, "
     "branch), ops coloured by family (conv blue, norm yellow, activation green, pool orange, "
     "fc violet, merges as small dark junctions), edges labelled with tensor shapes, aux heads "
-    "dashed; a dense block's concats read each other along one blue bus, each labelled with "
-    "its number of inputs. The format comes from OUT's suffix: .svg, .png, .pdf (through "
-    "graphviz's dot), .html (one self-contained page to explore: pan, zoom, the scope tree, "
-    "collapsed scopes that open on a click, each node's op, shape, params and FLOPs, a search "
-    "box), .dot (the source), .graphml or .json (networkx node-link graph data, the IR's "
-    "edges).")
+    "dashed. A merge whose inputs are another's plus one (a dense block's concats) reads that "
+    "merge along a bold blue bus and says its number of inputs, so dense blocks draw in "
+    "seconds at full depth. The format comes from OUT's suffix: .svg, .png, .pdf (through "
+    "graphviz's dot), .html (one self-contained page to explore: pan and zoom, the scope tree, "
+    "every collapsed scope opened in a view of its own, each node's op, arguments, shape, "
+    "params and FLOPs, a search box), .dot (the source), .graphml or .json (networkx "
+    "node-link graph data, with the IR's own edges).")
 
 DEPTH_HELP = (
     "draw scopes down to level D as clusters and collapse each scope of level D+1 into one "
@@ -64,8 +65,9 @@ def add_parser(sub) -> None:
                    "NETWORK.svg in the current directory; '-' prints the DOT source)")
     r.add_argument("--depth", type=_depth, default="auto", metavar="D", help=DEPTH_HELP)
     r.add_argument("--scope", metavar="PATH",
-                   help="draw only this scope (e.g. layer2), with the nodes that feed it; "
-                   "for .html, the page's first view and the scopes under it")
+                   help="draw only this scope (e.g. layer2), with the nodes outside it that "
+                   "it reads or that read it; for .html, the page's first view, and its "
+                   "outline the scopes under it")
     r.add_argument("--rankdir", default="TB", choices=["TB", "LR"],
                    help="top to bottom (default) or left to right (every view of a page)")
     r.add_argument("--annotate", type=_annotate, default=("shapes",), metavar="LIST",

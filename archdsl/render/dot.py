@@ -15,11 +15,15 @@ from .view import Item, View, build_view, describe, display_name, family, fmt_co
 # Beyond this layout load (nodes plus the virtual nodes dot threads long edges through, see
 # layout_load), a diagram is drawn in "large" mode: edge labels become xlabels, placed after
 # layout instead of adding a rank of their own, and dot's iteration limits are lowered.
-# Measured (README, "Diagrams"): DenseNet-121 at depth 2 (138 nodes, ~7,600 virtual) took
-# 95 s with labels and 16 s without; below ~3,000 labels cost a few seconds at most.
+# Measured (README, "Diagrams"): ResNet-1202 at full depth (load ~7,200) takes 4.5 to 14 s
+# in large mode and 23 to 36 s in the normal one, alternating on a loaded machine; before
+# buses (view.py), DenseNet-121 at depth 2 (~7,600) took 95 s with labels and 16 s without.
+# Below ~3,000 labels cost a few seconds at most.
 LARGE_LAYOUT = 4000
-# Beyond this load dot takes minutes (DenseNet-169 at full depth, ~87,000: 48 s; DenseNet-201,
-# ~183,000: 200 s); the command says so before it starts.
+# Beyond this load dot takes minutes (measured before buses: DenseNet-169 at full depth,
+# ~87,000: 48 s; DenseNet-201, ~183,000: 200 s); the command says so before it starts. With
+# buses no zoo network comes near it (ResNet-1202 is the heaviest, ~7,200); a graph whose
+# merges fan in without a bus (a `mean` of many long edges) still can.
 SLOW_LAYOUT = 50000
 LARGE_GRAPH_ATTRS = 'nslimit=2, nslimit1=2, mclimit=0.2, remincross=false'
 

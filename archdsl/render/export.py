@@ -16,7 +16,7 @@ from ..files import atomic_write
 from . import html
 from .dot import LARGE_LAYOUT, find_dot, layout_load, require_dot, run_dot, run_dot_svgs, \
     view_to_dot
-from .view import build_view, family, max_depth, plain, resolve_depth, view_size
+from .view import build_view, family, plain, resolve_depth
 
 PICTURE_FORMATS = ("svg", "png", "pdf")
 FORMATS = PICTURE_FORMATS + ("html", "dot", "graphml", "json")
@@ -91,12 +91,10 @@ def write(g, path: str, depth: Optional[int] = None, root: Optional[str] = None,
         views = html.network_views(g, depth, root, rankdir, annotate)
         text = html.network_page(g, depth, root, views=views)
         atomic_write(path, text, force=force)
-        nodes, edges = view_size(g, depth, root)
-        info = {"path": str(path), "format": fmt, "views": len(views), "nodes": nodes,
-                "edges": edges, "bytes": len(text.encode("utf-8"))}
-        info["max_depth"] = max_depth(g)
-        info["depth"] = info["max_depth"] if depth is None else min(depth, info["max_depth"])
-        return info
+        first = build_view(g, depth, root)
+        return {"path": str(path), "format": fmt, "views": len(views),
+                "nodes": len(first.items), "edges": len(first.edges), "depth": first.depth,
+                "max_depth": first.max_depth, "bytes": len(text.encode("utf-8"))}
     view = build_view(g, depth, root)
     source = view_to_dot(view, rankdir=rankdir, annotate=annotate)
     info = {"path": str(path), "format": fmt, "nodes": len(view.items),

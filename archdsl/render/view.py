@@ -28,8 +28,9 @@ from ..errors import ArchError
 # "Diagrams": measured on the zoo, a diagram beyond ~120 boxes no longer fits a screen at a
 # readable size, and the step to the next depth usually multiplies the count by 3 to 10).
 AUTO_MAX_NODES = 120
-# ... and at most this many edges: DenseNet's blocks at layer depth have few nodes but
-# quadratically many edges, a tangle at any size.
+# ... and at most this many edges: dense connectivity drawn without a bus (a merge that is
+# not associative, or DenseNet before buses: 672 edges for 138 nodes at layer depth) is a
+# tangle at any size. With buses no zoo network's default depth is bounded by it.
 AUTO_MAX_EDGES = 160
 
 # --------------------------------------------------------------------------- the view
@@ -61,7 +62,7 @@ class Edge:
     shapes: list               # distinct tensor shapes carried (IR sources' output shapes)
     ports: list                # the IR edges' ports (input order at the head)
     aux: bool = False
-    bus: bool = False          # a merge read by the next one: stands for its first len(ports) inputs
+    bus: bool = False          # from a merge to the next: stands for the head's first inputs
 
 
 @dataclass
