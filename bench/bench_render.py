@@ -1,5 +1,5 @@
 """Diagram timings, as ratios to ResNet-1202 drawn at full depth in the same run (README,
-"Diagrams"): every zoo network at full depth to SVG, and the explorable page of the slowest.
+"Diagrams"): every zoo network at full depth to SVG, and the explorable page of the largest.
 
     python bench/bench_render.py              # the whole zoo, 3 rounds of the acceptance pair
     python bench/bench_render.py --only densenet264,resnet1202 --rounds 5
@@ -9,7 +9,8 @@ its own process (start-up, loading, view, DOT, graphviz, writing), one at a time
 list is `archdsl zoo --json`, so networks added to the zoo are measured too. The baseline is
 timed between the others: the acceptance pair (densenet264, resnet1202) alternates for
 --rounds rounds, then ResNet-1202 again before, in the middle of and after the sweep of the
-zoo; every ratio is to the median of all its times. Needs graphviz's `dot`.
+zoo; every ratio is to the median of all its times. Then the explorable page (.html) of the
+largest networks. Needs graphviz's `dot`.
 """
 from __future__ import annotations
 
@@ -54,6 +55,11 @@ def counts(report: str) -> str:
     return f"{int(m.group(1)):,} / {int(m.group(2)):,}" if m else ""
 
 
+def nodes(report: str) -> int:
+    m = re.search(r"(\d+) nodes", report)
+    return int(m.group(1)) if m else 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=3,
@@ -64,7 +70,7 @@ def main(argv=None) -> int:
                    help="rows for these networks too, if not among the slowest (the dense "
                    "ones that took minutes before buses)")
     p.add_argument("--pages", type=int, default=3,
-                   help="build the .html page of this many of the slowest (3)")
+                   help="build the .html page of this many of the largest (3)")
     a = p.parse_args(argv)
     names = a.only.split(",") if a.only else zoo_names()
     base: list = []
@@ -97,9 +103,10 @@ def main(argv=None) -> int:
         measure(BASELINE, "--depth", "full")
         times[BASELINE] = statistics.median(base)
         slowest = sorted(times, key=times.get, reverse=True)
+        largest = sorted(times, key=lambda n: nodes(reports[n]), reverse=True)
         pages = {}
-        print(f"pages (.html, default depth) of the {a.pages} slowest:")
-        for name in slowest[:a.pages]:
+        print(f"pages (.html, default depth) of the {a.pages} largest:")
+        for name in largest[:a.pages]:
             seconds, report = timed(name, tmp / f"{name}.html")
             print(f"  {seconds:7.2f} s  {report}", flush=True)
             pages[name] = (seconds, re.search(r"(\d+) views? \(([\d.]+) MB\)", report))
