@@ -109,7 +109,7 @@ def main(argv=None) -> int:
         for name in largest[:a.pages]:
             seconds, report = timed(name, tmp / f"{name}.html")
             print(f"  {seconds:7.2f} s  {report}", flush=True)
-            pages[name] = (seconds, re.search(r"(\d+) views? \(([\d.]+) MB\)", report))
+            pages[name] = (seconds, re.search(r"(\d+) views? \(([\d.]+ [KM]B)\)", report))
 
     ref = statistics.median(base)
     print()
@@ -131,7 +131,7 @@ def main(argv=None) -> int:
     print("|---|---:|---:|---:|")
     for name, (seconds, m) in pages.items():
         views, mb = (m.group(1), m.group(2)) if m else ("", "")
-        print(f"| `{name}` | {seconds / ref:.2f} | {views} | {mb} MB |")
+        print(f"| `{name}` | {seconds / ref:.2f} | {views} | {mb} |")
     return 0
 
 

@@ -104,8 +104,10 @@ def run(args) -> int:
     what = f"{net.name}{' scope ' + args.scope if args.scope else ''}"
     if fmt == "html":
         views = f"{info['views']} view{'s' if info['views'] != 1 else ''}"
-        print(f"wrote {info['path']}: {what}, {views} ({info['bytes'] / 1e6:.1f} MB); the "
-              f"first: {info['nodes']} nodes, {info['edges']} edges, {level}{chosen}")
+        size = (f"{info['bytes'] / 1e6:.1f} MB" if info["bytes"] >= 1e5
+                else f"{info['bytes'] / 1e3:.0f} KB")
+        print(f"wrote {info['path']}: {what}, {views} ({size}); the first: {info['nodes']} "
+              f"nodes, {info['edges']} edges, {level}{chosen}")
         return 0
     large = ("; large layout: edge labels placed after layout"
              if info.get("large") and "shapes" in args.annotate else "")
