@@ -70,6 +70,9 @@ class Merge:
     function: str  # the torch function, by name, in backends/torch_layers.py (list -> tensor)
     source: Callable  # Python source for `.py` files: list of input names -> expression
     inplace: Optional[str] = None  # tensor method computing it in place for two inputs
+    # op(x0, ..., xk, y) == op(op(x0, ..., xk), y), so a diagram may draw a merge whose inputs
+    # extend another's by one as reading that merge and its new input (DenseNet's concats)
+    associative: bool = False
 
 
 @dataclass(frozen=True)
@@ -565,13 +568,14 @@ def _merge(name, shape, merge, doc):
 
 
 _merge("concat", _concat_shape,
-       Merge("concat", "merge_concat", lambda xs: f"torch.cat([{', '.join(xs)}], 1)"),
+       Merge("concat", "merge_concat", lambda xs: f"torch.cat([{', '.join(xs)}], 1)",
+             associative=True),
        "join along channels, in order")
 _merge("add", _elementwise_shape("add"),
-       Merge("+", "merge_add", lambda xs: " + ".join(xs), inplace="add_"),
+       Merge("+", "merge_add", lambda xs: " + ".join(xs), inplace="add_", associative=True),
        "elementwise sum of equal shapes")
 _merge("mul", _elementwise_shape("mul", gate=True),
-       Merge("\u00d7", "merge_mul", lambda xs: " * ".join(xs)),
+       Merge("\u00d7", "merge_mul", lambda xs: " * ".join(xs), associative=True),
        "elementwise product of equal shapes, or a [C, 1, 1] gate times a map")
 _merge("mean", _elementwise_shape("mean"),
        Merge("mean", "merge_mean", lambda xs: f"({' + '.join(xs)}) / {len(xs)}"),

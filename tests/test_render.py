@@ -19,6 +19,7 @@ import networkx as nx
 import pytest
 
 import archdsl
+from archdsl import ir
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot not installed")
 needs_gvpr = pytest.mark.skipif(shutil.which("gvpr") is None, reason="graphviz's gvpr missing")
@@ -129,22 +130,90 @@ def test_full_depth_dot_has_every_ir_edge_and_a_cluster_per_scope(run_cli, resne
     assert clusters == set(resnet50.graph["scopes"])
 
 
+def gv_edges(path) -> dict:
+    """(tail, head) -> (label, penwidth) of a DOT file's edges, as gvpr reads them; and
+    node -> its label."""
+    prog = ('N{printf("N\\t%s\\t%s\\n", $.name, $.label)} '
+            'E{printf("E\\t%s\\t%s\\t%s\\t%s\\n", $.tail.name, $.head.name, $.label, '
+            '$.penwidth)}')
+    out = subprocess.run(["gvpr", prog, str(path)], capture_output=True, text=True,
+                         check=True).stdout
+    edges, labels = {}, {}
+    for line in out.splitlines():
+        kind, *rest = line.split("\t")
+        if kind == "N":
+            labels[rest[0]] = rest[1]
+        else:
+            edges[(rest[0], rest[1])] = (rest[2].strip(), float(rest[3]))
+    return edges, labels
+
+
+def dense_layers(ref) -> dict:
+    """'features.denseblock3' -> its number of layers, from torchvision's state_dict."""
+    layers = defaultdict(set)
+    for key in ref["state_dict"]:
+        m = re.match(r"(features\.denseblock\d+)\.(denselayer\d+)\.", key)
+        if m:
+            layers[m.group(1)].add(m.group(2))
+    return {b: len(ls) for b, ls in layers.items()}
+
+
 @needs_gvpr
-def test_dense_full_depth_keeps_every_edge_with_labels_placed_after_layout(run_cli, tmp_path):
-    """DenseNet's blocks give quadratically many long edges; the full picture still holds
-    every one, and their shape labels become xlabels so that dot's layout stays tractable."""
+def test_dense_blocks_at_full_depth_draw_a_bus_that_stands_for_every_input(
+        run_cli, torchvision_reference, tmp_path):
+    """DenseNet-121 at full depth: each dense block's concats form one bus (each concat reads
+    the previous one and its layer's new output), and the picture stays true: every IR edge is
+    drawn or carried by a bus, every concat's label says its real fan-in. The block sizes and
+    channel counts are torchvision's (state_dict): blocks of 6, 12, 24 and 16 layers, growth
+    32 (a layer's conv2 output), block 3 ending in the 1,024 channels transition3 reads."""
     g = archdsl.load("zoo:densenet121").graph
+    ref = torchvision_reference["densenet121"]
+    sd = ref["state_dict"]
     out = tmp_path / "d.dot"
     code, stdout, err = run_cli("render", "zoo:densenet121", "--depth", "full", "-o", out)
     assert code == 0, err
-    assert gv_graph(out) == (set(g.nodes), set(g.edges))
-    # block 3 has 24 layers (DenseNet-121: 6-12-24-16): its last concat reads the block's
-    # input and all 24 outputs
-    last = [n for n in g.nodes if n.startswith("features.denseblock3.") and "concat" in n][-1]
-    assert g.in_degree(last) == 25
-    edges = [line for line in out.read_text().splitlines() if "->" in line]
-    assert all("xlabel=" in e and " label=" not in e for e in edges)
-    assert "large layout" in stdout
+    edges, labels = gv_edges(out)
+    assert set(labels) == set(g.nodes)
+    buses = {e: v for e, v in edges.items() if e not in g.edges}
+
+    expanded = set(edges) - set(buses)
+    for tail, head in buses:
+        inputs = ir.predecessors(g, head)
+        assert g.nodes[tail]["op"] == g.nodes[head]["op"] == "concat"
+        assert ir.predecessors(g, tail) == inputs[:-1]  # the bus holds all but head's last input
+        assert (inputs[-1], head) in edges        # and the last one is drawn into head
+        expanded |= {(u, head) for u in inputs[:-1]}
+    assert expanded == set(g.edges)
+    for n in g.nodes:  # a concat read through a bus says how many inputs it has
+        if any(h == n for _, h in buses):
+            assert f">{g.in_degree(n)} inputs<" in labels[n]
+    # one bus edge into every concat of a block but its first (which reads two inputs)
+    layers = dense_layers(ref)
+    assert sorted(layers.values()) == [6, 12, 16, 24]
+    per_block = defaultdict(int)
+    for _, head in buses:
+        per_block[head.rsplit(".", 1)[0]] += 1
+    assert per_block == {b: n - 1 for b, n in layers.items()}
+    # block 3's last concat: its input and 24 layers; the bus brings 1024 - 32 channels
+    growth = sd["features.denseblock3.denselayer24.conv2.weight"][0]
+    channels = sd["features.transition3.conv.weight"][1]
+    last = [h for _, h in buses if h.startswith("features.denseblock3.")][-1]
+    assert g.in_degree(last) == layers["features.denseblock3"] + 1
+    (bus_label, width), = [v for (t, h), v in buses.items() if h == last]
+    assert bus_label == f"{channels - growth}\u00d714\u00d714"
+    assert width > edges[(ir.predecessors(g, last)[-1], last)][1]  # drawn bold
+    # light enough for dot's normal layout: real edge labels, not the large mode's xlabels
+    assert "large layout" not in stdout
+    assert all(not lbl or lbl[0].isdigit() for lbl, _ in edges.values())
+
+
+def test_data_formats_keep_every_ir_edge_of_a_dense_block(run_cli, tmp_path):
+    """The bus is a way of drawing: .json holds the IR's own edges."""
+    g = archdsl.load("zoo:densenet121").graph
+    out = tmp_path / "d.json"
+    assert run_cli("render", "zoo:densenet121", "-o", out)[0] == 0
+    h = nx.node_link_graph(json.loads(out.read_text()), edges="edges")
+    assert set(h.edges) == set(g.edges)
 
 
 @needs_gvpr
@@ -242,3 +311,99 @@ def test_render_does_not_import_torch():
             "from archdsl.commands import render; "
             "assert 'torch' not in sys.modules")
     subprocess.run([os.sys.executable, "-c", code], check=True)
+
+
+def test_the_registry_calls_associative_exactly_the_merges_torch_computes_so():
+    """A bus draws op(x0, ..., xk, y) as op(op(x0, ..., xk), y): true only for the merges the
+    registry marks associative. Checked with the torch functions compiled networks call, on
+    random tensors (mean, the one that is not, must differ)."""
+    torch = pytest.importorskip("torch")
+    from archdsl import ops
+    from archdsl.backends import torch_layers
+    gen = torch.Generator().manual_seed(0)
+    xs = [torch.randn(2, 3, 4, 4, generator=gen) + 2 for _ in range(3)]
+    merges = [op for op in ops.OPS.values() if op.merge is not None]
+    assert ops.OPS["concat"].merge.associative  # DenseNet's buses
+    for op in merges:
+        f = getattr(torch_layers, op.merge.function)
+        nested = f([f(xs[:2]), xs[2]])
+        same = nested.shape == f(xs).shape and torch.allclose(nested, f(xs))
+        assert same == op.merge.associative, op.name
+
+
+def test_a_layer_of_a_dense_block_drawn_alone_feeds_one_concat(run_cli, torchvision_reference):
+    """`--scope` a layer of DenseNet-121's block 3 (24 layers in torchvision's state_dict):
+    in the IR its output is read by the concat after it and by every later one, 24 - 5 + 1 =
+    20 concats for layer 5; the picture draws it into the first, whose bus carries it on."""
+    layers = dense_layers(torchvision_reference["densenet121"])["features.denseblock3"]
+    g = archdsl.load("zoo:densenet121").graph
+    conv2 = "features.denseblock3.denselayer5.conv2"
+    readers = list(g.successors(conv2))
+    assert len(readers) == layers - 5 + 1
+    code, out, err = run_cli("render", "zoo:densenet121", "--scope",
+                             "features.denseblock3.denselayer5", "--depth", "full", "-o", "-")
+    assert code == 0, err
+    leaving = re.findall(r'^  "([^"]+)" -> "([^"]+) \(outside\)"', out, re.M)
+    assert leaving == [(conv2, readers[0])]
+
+
+def _page_data(path) -> dict:
+    text = path.read_text("utf-8")
+    m = re.search(r'<script type="application/json" id="archdsl-data">(.*?)</script>', text, re.S)
+    return json.loads(m.group(1))
+
+
+@needs_dot
+def test_html_page_of_a_scope(run_cli, torchvision_reference, tmp_path):
+    """`-o NET.html --scope layer2`: the page opens on ResNet-50's layer2, its outline is
+    layer2 and its four blocks (torchvision's layer2.0 to layer2.3), and its header carries
+    layer2's parameter count as torchvision's state_dict gives it."""
+    ref = torchvision_reference["resnet50"]
+    blocks = torchvision_blocks(ref)
+    out = tmp_path / "layer2.html"
+    code, stdout, err = run_cli("render", "zoo:resnet50", "--scope", "layer2", "-o", out)
+    assert code == 0, err
+    assert "layer2" in stdout and "view" in stdout
+    data = _page_data(out)
+    assert data["views"][0]["scope"] == "layer2"
+    outline = [s["path"] for s in data["scopes"]]
+    assert outline[0] == "layer2"
+    assert [p for p in outline if p.count(".") == 1] == sorted(b for b in blocks
+                                                                if b.startswith("layer2."))
+    assert data["totals"]["params"] == sum(n for b, n in blocks.items()
+                                           if b.startswith("layer2."))
+    ET.fromstring(re.search(r"<svg\b.*?</svg>", out.read_text("utf-8"), re.S).group(0))
+
+
+def test_html_page_never_overwrites_without_force(run_cli, tmp_path):
+    out = tmp_path / "g.html"
+    out.write_text("keep me")
+    code, _, err = run_cli("render", "zoo:googlenet", "-o", out)
+    assert code == 1 and "--force" in err
+    assert out.read_text() == "keep me"
+    if shutil.which("dot"):
+        assert run_cli("render", "zoo:googlenet", "-o", out, "--force")[0] == 0
+        assert out.read_text().startswith("<!DOCTYPE html>")
+    assert [p.name for p in tmp_path.iterdir()] == ["g.html"]  # no temporary file left
+
+
+def test_html_page_without_dot_says_how_to_install_and_writes_nothing(run_cli, tmp_path,
+                                                                      monkeypatch):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    code, _, err = run_cli("render", "zoo:googlenet", "-o", tmp_path / "g.html")
+    assert code == 1
+    assert "apt-get install graphviz" in err and "Traceback" not in err
+    assert [p.name for p in tmp_path.iterdir()] == ["bin"]
+
+
+@needs_dot
+def test_to_svg_for_notebooks(torchvision_reference):
+    """archdsl.render.to_svg: the SVG text of the default picture (ResNet-50 at its auto depth:
+    the stem, four stages of collapsed blocks as torchvision's state_dict lays them out)."""
+    from archdsl import render
+    svg = render.to_svg(archdsl.load("zoo:resnet50").graph)
+    root = ET.fromstring(svg)
+    titles = {t.text for t in root.iter("{http://www.w3.org/2000/svg}title")}
+    assert set(torchvision_blocks(torchvision_reference["resnet50"])) <= titles

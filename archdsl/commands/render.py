@@ -1,5 +1,6 @@
-"""`archdsl render FILE`: draw a network with graphviz (.svg, .png, .pdf), or write its DOT
-source (.dot) or graph data (.graphml, .json), at any depth of its scope tree."""
+"""`archdsl render FILE`: draw a network with graphviz (.svg, .png, .pdf), build its explorable
+page (.html), or write its DOT source (.dot) or graph data (.graphml, .json), at any depth of
+its scope tree."""
 from __future__ import annotations
 
 import sys
@@ -12,14 +13,20 @@ DESCRIPTION = (
     "Draw a network as a graphviz diagram: one cluster per scope (stem, stage, block, "
     "branch), ops coloured by family (conv blue, norm yellow, activation green, pool orange, "
     "fc violet, merges as small dark junctions), edges labelled with tensor shapes, aux heads "
-    "dashed. The format comes from OUT's suffix: .svg, .png, .pdf (through graphviz's dot), "
-    ".dot (the source), .graphml or .json (networkx node-link graph data).")
+    "dashed. A merge whose inputs are another's plus one (a dense block's concats) reads that "
+    "merge along a bold blue bus and says its number of inputs, so dense blocks draw in "
+    "seconds at full depth. The format comes from OUT's suffix: .svg, .png, .pdf (through "
+    "graphviz's dot), .html (one self-contained page to explore: pan and zoom, the scope tree, "
+    "every collapsed scope opened in a view of its own, each node's op, arguments, shape, "
+    "params and FLOPs, a search box), .dot (the source), .graphml or .json (networkx "
+    "node-link graph data, with the IR's own edges).")
 
 DEPTH_HELP = (
     "draw scopes down to level D as clusters and collapse each scope of level D+1 into one "
     "node (kind, output shape, params, flops); 0 collapses every top-level scope, 'full' "
     "draws every op. Default 'auto': the deepest level with at most "
-    f"{view.AUTO_MAX_NODES} nodes for pictures, 'full' for .graphml/.json")
+    f"{view.AUTO_MAX_NODES} nodes and {view.AUTO_MAX_EDGES} edges for pictures and for the "
+    "first view of a page, 'full' for .graphml/.json")
 
 
 def _depth(text: str):
@@ -54,13 +61,15 @@ def add_parser(sub) -> None:
                        description=DESCRIPTION, epilog=EPILOG)
     add_network_args(r)
     r.add_argument("-o", "--output", metavar="OUT",
-                   help="where to write: .svg .png .pdf .dot .graphml .json (default "
+                   help="where to write: .svg .png .pdf .html .dot .graphml .json (default "
                    "NETWORK.svg in the current directory; '-' prints the DOT source)")
     r.add_argument("--depth", type=_depth, default="auto", metavar="D", help=DEPTH_HELP)
     r.add_argument("--scope", metavar="PATH",
-                   help="draw only this scope (e.g. layer2), with the nodes that feed it")
+                   help="draw only this scope (e.g. layer2), with the nodes outside it that "
+                   "it reads or that read it; for .html, the page's first view, and its "
+                   "outline the scopes under it")
     r.add_argument("--rankdir", default="TB", choices=["TB", "LR"],
-                   help="top to bottom (default) or left to right")
+                   help="top to bottom (default) or left to right (every view of a page)")
     r.add_argument("--annotate", type=_annotate, default=("shapes",), metavar="LIST",
                    help="what to show: shapes (on edges), params, flops (on ops), comma-"
                    "separated, or 'none' (default: shapes; collapsed scopes always show all)")
@@ -73,18 +82,16 @@ def run(args) -> int:
     g = net.graph
     out = args.output or f"{net.name}.svg"
     fmt = "dot" if out == "-" else export.output_format(out)
-    depth = args.depth
-    chosen = ""
-    if depth == "full" or (depth == "auto" and fmt in ("graphml", "json")):
+    if args.depth == "auto" and fmt in ("graphml", "json"):
         depth = None
-    elif depth == "auto":
-        depth = view.auto_depth(g, root=args.scope)
-        chosen = " (auto)"
+    else:
+        depth = view.resolve_depth(g, args.depth, args.scope)
+    chosen = " (auto)" if args.depth == "auto" and fmt not in ("graphml", "json") else ""
     if out == "-":
         sys.stdout.write(dot.to_dot(g, depth, args.scope, args.rankdir, args.annotate))
         return 0
     check_writable(out, args.force)
-    if export.output_format(out) in export.PICTURE_FORMATS:
+    if fmt in export.PICTURE_FORMATS + ("html",):
         drawn = view.build_view(g, depth, args.scope)
         if dot.layout_load(drawn) > dot.SLOW_LAYOUT:
             sys.stderr.write(f"archdsl: note: {len(drawn.items)} nodes, {len(drawn.edges)} edges "
@@ -94,8 +101,16 @@ def run(args) -> int:
                         annotate=args.annotate, force=args.force)
     level = ("full depth" if info["depth"] >= info["max_depth"]
              else f"depth {info['depth']} of {info['max_depth']}")
+    what = f"{net.name}{' scope ' + args.scope if args.scope else ''}"
+    if fmt == "html":
+        views = f"{info['views']} view{'s' if info['views'] != 1 else ''}"
+        size = (f"{info['bytes'] / 1e6:.1f} MB" if info["bytes"] >= 1e5
+                else f"{info['bytes'] / 1e3:.0f} KB")
+        print(f"wrote {info['path']}: {what}, {views} ({size}); the first: {info['nodes']} "
+              f"nodes, {info['edges']} edges, {level}{chosen}")
+        return 0
     large = ("; large layout: edge labels placed after layout"
              if info.get("large") and "shapes" in args.annotate else "")
-    print(f"wrote {info['path']}: {net.name}{' scope ' + args.scope if args.scope else ''}, "
-          f"{info['nodes']} nodes, {info['edges']} edges, {level}{chosen}{large}")
+    print(f"wrote {info['path']}: {what}, {info['nodes']} nodes, {info['edges']} edges, "
+          f"{level}{chosen}{large}")
     return 0

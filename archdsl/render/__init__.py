@@ -1,3 +1,10 @@
 """Diagrams of a network: `view.py` maps the IR to what is drawn (pure), `dot.py` writes that
-view as graphviz DOT and runs `dot`, `export.py` writes pictures, DOT and graph data
-(.graphml, .json) to files. Never imports torch."""
+view as graphviz DOT and runs `dot`, `html.py` builds the explorable page from several views,
+`export.py` writes pictures, pages, DOT and graph data (.graphml, .json) to files. Never
+imports torch.
+
+For a caller that shows a diagram itself (a notebook's `_repr_svg_` / `_repr_html_`):
+`to_svg(graph, depth="auto")` is the SVG text, `to_html(graph, depth="auto")` the page."""
+from .export import to_html, to_svg
+
+__all__ = ["to_html", "to_svg"]

@@ -3,6 +3,7 @@ their registry family; and running graphviz's `dot` on it as a subprocess."""
 from __future__ import annotations
 
 import html
+import re
 import shutil
 from typing import Optional
 
@@ -14,11 +15,15 @@ from .view import Item, View, build_view, describe, display_name, family, fmt_co
 # Beyond this layout load (nodes plus the virtual nodes dot threads long edges through, see
 # layout_load), a diagram is drawn in "large" mode: edge labels become xlabels, placed after
 # layout instead of adding a rank of their own, and dot's iteration limits are lowered.
-# Measured (README, "Diagrams"): DenseNet-121 at depth 2 (138 nodes, ~7,600 virtual) took
-# 95 s with labels and 16 s without; below ~3,000 labels cost a few seconds at most.
+# Measured (README, "Diagrams"): ResNet-1202 at full depth (load ~7,200) takes 4.5 to 14 s
+# in large mode and 23 to 36 s in the normal one, alternating on a loaded machine; before
+# buses (view.py), DenseNet-121 at depth 2 (~7,600) took 95 s with labels and 16 s without.
+# Below ~3,000 labels cost a few seconds at most.
 LARGE_LAYOUT = 4000
-# Beyond this load dot takes minutes (DenseNet-169 at full depth, ~87,000: 48 s; DenseNet-201,
-# ~183,000: 200 s); the command says so before it starts.
+# Beyond this load dot takes minutes (measured before buses: DenseNet-169 at full depth,
+# ~87,000: 48 s; DenseNet-201, ~183,000: 200 s); the command says so before it starts. With
+# buses no zoo network comes near it (ResNet-1202 is the heaviest, ~7,200); a graph whose
+# merges fan in without a bus (a `mean` of many long edges) still can.
 SLOW_LAYOUT = 50000
 LARGE_GRAPH_ATTRS = 'nslimit=2, nslimit1=2, mclimit=0.2, remincross=false'
 
@@ -35,6 +40,7 @@ FAMILY_COLOURS = {
     "merge": "#495057",       # dark grey, white text: small round junctions
 }
 SCOPE_COLOUR = "#fcc2d7"      # a collapsed scope (pink), so it never reads as an op
+BUS_COLOUR = "#1c7ed6"        # a bus (view.py): one bold blue line down a dense block
 CLUSTER_FILLS = ("#f8f9fa", "#f1f3f5", "#e9ecef", "#f8f9fa")
 FONT = "Helvetica"
 
@@ -55,8 +61,9 @@ def _html(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _node_attrs(item: Item, annotate) -> dict:
-    """Graphviz attributes of one drawn node (label as an HTML-like label)."""
+def _node_attrs(item: Item, annotate, bus_head: bool = False) -> dict:
+    """Graphviz attributes of one drawn node (label as an HTML-like label); a merge read
+    through a bus (`bus_head`) says its number of inputs, which its edges no longer show."""
     a: dict = {}
     if item.kind == "external":
         a.update(shape="box", style="dotted,rounded", color="#868e96", fontcolor="#495057",
@@ -80,6 +87,9 @@ def _node_attrs(item: Item, annotate) -> dict:
                  fillcolor=FAMILY_COLOURS["merge"], fontcolor="white", color="#343a40",
                  width="0.3", height="0.3", margin="0.02,0.01",
                  fontsize="14" if big else "9", label=f"<<B>{_html(sym)}</B>>")
+        if bus_head:
+            a.update(shape="box", fontsize="9", label=f'<<B>{_html(sym)}</B><BR/><FONT '
+                     f'POINT-SIZE="7">{item.fan_in} inputs</FONT>>')
         cost = _costs(item, annotate)
         if cost:
             a["xlabel"] = cost
@@ -180,10 +190,16 @@ def view_to_dot(view: View, rankdir: str = "TB", annotate=("shapes",)) -> str:
             path = child
         children[path].append(("node", item.key))
 
+    bus_heads = {e.head for e in view.edges if e.bus}
+
+    def node_line(key, indent):
+        attrs = _node_attrs(view.items[key], annotate, key in bus_heads)
+        return f"{indent}{_quote(key)} {_attrs(attrs)};"
+
     def emit(path: tuple, indent: str):
         for kind, x in children[path]:
             if kind == "node":
-                out.append(f"{indent}{_quote(x)} {_attrs(_node_attrs(view.items[x], annotate))};")
+                out.append(node_line(x, indent))
                 continue
             scope = x[-1]
             info = view.scopes.get(scope, {})
@@ -212,6 +228,8 @@ def view_to_dot(view: View, rankdir: str = "TB", annotate=("shapes",)) -> str:
         if "shapes" in annotate:
             a["xlabel" if large else "label"] = " " + ", ".join(fmt_shape(s)
                                                                for s in e.shapes) + " "
+        if e.bus:
+            a.update(penwidth=2.5, color=BUS_COLOUR, arrowsize=0.5)
         if e.aux:
             a["style"] = "dashed"
         out.append(f"  {_quote(e.tail)} -> {_quote(e.head)}" + (f" {_attrs(a)}" if a else "") + ";")
@@ -226,9 +244,37 @@ def find_dot() -> Optional[str]:
     return shutil.which("dot")
 
 
+INSTALL_HINT = ("Install graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew "
+                "install graphviz; conda: conda install graphviz)")
+
+
+def require_dot(what: str) -> str:
+    """graphviz's dot, or an error saying that `what` needs it and how to install it."""
+    dot = find_dot()
+    if dot is None:
+        raise ArchError(f"graphviz's `dot` is not installed (not found on PATH), and {what} is "
+                        f"drawn by it. {INSTALL_HINT}, then run this again.")
+    return dot
+
+
 def run_dot(source: str, fmt: str, target: str, dot: str) -> None:
     """Lay out `source` with graphviz into `target` (a picture in format `fmt`)."""
     proc = processes.run([dot, f"-T{fmt}", "-o", target], input=source.encode("utf-8"))
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip()
         raise ArchError(f"graphviz's dot failed (exit {proc.returncode}): {err}")
+
+
+def run_dot_svgs(sources: list, dot: str) -> list:
+    """Lay out several DOT graphs with one `dot` process: their SVG documents, in order (dot
+    writes one document per graph of its input; one process saves its start-up per graph)."""
+    if not sources:
+        return []
+    proc = processes.run([dot, "-Tsvg"], input="".join(sources).encode("utf-8"))
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip()
+        raise ArchError(f"graphviz's dot failed (exit {proc.returncode}): {err}")
+    docs = [d for d in re.split(r"(?=<\?xml )", proc.stdout.decode("utf-8")) if d.strip()]
+    if len(docs) != len(sources):
+        raise ArchError(f"graphviz's dot wrote {len(docs)} pictures for {len(sources)} graphs")
+    return docs

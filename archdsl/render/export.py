@@ -1,7 +1,8 @@
 """Writing a diagram or its data, the format taken from the file's suffix: pictures (.svg,
-.png, .pdf, through graphviz's `dot`), DOT source (.dot), and the view as graph data (.graphml,
-networkx node-link .json). Every file is written atomically and never over an existing one
-without --force."""
+.png, .pdf, through graphviz's `dot`), the explorable page (.html, html.py), DOT source
+(.dot), and the view as graph data (.graphml, networkx node-link .json). Every file is
+written atomically and never over an existing one without --force. Also the pictures as text
+for a caller that shows them itself (`to_svg`, `to_html`: notebooks)."""
 from __future__ import annotations
 
 import json
@@ -12,32 +13,24 @@ import networkx as nx
 
 from ..errors import ArchError
 from ..files import atomic_write
-from .dot import LARGE_LAYOUT, find_dot, layout_load, run_dot, view_to_dot
-from .view import build_view, family
+from . import html
+from .dot import LARGE_LAYOUT, find_dot, layout_load, require_dot, run_dot, run_dot_svgs, \
+    view_to_dot
+from .view import build_view, family, plain, resolve_depth
 
 PICTURE_FORMATS = ("svg", "png", "pdf")
-FORMATS = PICTURE_FORMATS + ("dot", "graphml", "json")
-
-
-def _plain(v):
-    """A JSON-able copy of an argument value (tuples to lists, other objects to text)."""
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return v
-    return str(v)
+FORMATS = PICTURE_FORMATS + ("html", "dot", "graphml", "json")
 
 
 def to_data(g, depth: Optional[int] = None, root: Optional[str] = None,
             scalars: bool = False) -> nx.DiGraph:
     """The view as a plain networkx graph whose attributes are JSON values (`scalars=True`:
-    strings, numbers and booleans only, as GraphML requires; lists and dicts become JSON)."""
-    view = build_view(g, depth, root)
+    strings, numbers and booleans only, as GraphML requires; lists and dicts become JSON).
+    Its edges are the IR's own: a bus (view.py) is a way of drawing, not of storing."""
+    view = build_view(g, depth, root, buses=False)
 
     def conv(v):
-        v = _plain(v)
+        v = plain(v)
         return json.dumps(v) if scalars and isinstance(v, (list, dict)) else v
 
     def opt(v):
@@ -94,6 +87,14 @@ def write(g, path: str, depth: Optional[int] = None, root: Optional[str] = None,
         return {"path": str(path), "format": fmt, "nodes": h.number_of_nodes(),
                 "edges": h.number_of_edges(), "depth": h.graph["depth"],
                 "max_depth": h.graph["max_depth"]}
+    if fmt == "html":
+        views = html.network_views(g, depth, root, rankdir, annotate)
+        text = html.network_page(g, depth, root, views=views)
+        atomic_write(path, text, force=force)
+        first = build_view(g, depth, root)
+        return {"path": str(path), "format": fmt, "views": len(views),
+                "nodes": len(first.items), "edges": len(first.edges), "depth": first.depth,
+                "max_depth": first.max_depth, "bytes": len(text.encode("utf-8"))}
     view = build_view(g, depth, root)
     source = view_to_dot(view, rankdir=rankdir, annotate=annotate)
     info = {"path": str(path), "format": fmt, "nodes": len(view.items),
@@ -114,3 +115,18 @@ def write(g, path: str, depth: Optional[int] = None, root: Optional[str] = None,
                         f"`dot -T{fmt} {fallback} -o {path}` or this command again.")
     atomic_write(path, lambda tmp: run_dot(source, fmt, tmp, dot), force=force)
     return info
+
+
+def to_svg(g, depth="auto", root: Optional[str] = None, rankdir: str = "TB",
+           annotate=("shapes",)) -> str:
+    """The SVG text of the diagram of `g` (depth "auto", "full" or a level, as `render
+    --depth` takes it), laid out by graphviz's dot."""
+    dot = require_dot("the SVG picture")
+    drawn = build_view(g, resolve_depth(g, depth, root), root)
+    return run_dot_svgs([view_to_dot(drawn, rankdir=rankdir, annotate=annotate)], dot)[0]
+
+
+def to_html(g, depth="auto", root: Optional[str] = None, rankdir: str = "TB",
+            annotate=("shapes",)) -> str:
+    """The explorable page of `g` (html.py) as text, its first view at `depth`."""
+    return html.network_page(g, resolve_depth(g, depth, root), root, rankdir, annotate)
