@@ -108,8 +108,12 @@ def test_inception_resnet_ops_are_written_with_their_arguments():
     which differ from those of a pool that counts the padding."""
     body = ("residual { c: conv(4, k=3, p=1); scale(0.2) }; relu; "
             "avgpool(3, s=1, p=1, count_include_pad=INCLUDE)")
-    model = archdsl.load(text=f"network t {{ input [4, 6, 6]; {body.replace('INCLUDE', 'false')} }}"
-                         ).to_torch(seed=0).eval()
+
+    def built(include):
+        text = f"network t {{ input [4, 6, 6]; {body.replace('INCLUDE', include)} }}"
+        return archdsl.load(text=text).to_torch(seed=0).eval()
+
+    model = built("false")
     src = to_source(model, class_name="T")
     assert "class Scale(nn.Module)" in src and "Scale(k=0.2)" in src
     assert "count_include_pad=False" in src
@@ -117,8 +121,7 @@ def test_inception_resnet_ops_are_written_with_their_arguments():
     exec(compile(src, "t.py", "exec"), namespace)  # noqa: S102 - the emitted file itself
     twin = namespace["T"]().eval()
     twin.load_state_dict(model.state_dict(), strict=True)
-    counted = archdsl.load(text=f"network t {{ input [4, 6, 6]; {body.replace('INCLUDE', 'true')} }}"
-                           ).to_torch(seed=0).eval()
+    counted = built("true")
     counted.load_state_dict(model.state_dict(), strict=True)
     x = torch.randn(2, 4, 6, 6)
     with torch.no_grad():
