@@ -611,7 +611,9 @@ class _ToAst(Transformer_NonRecursive):
         return tuple(c)
 
     def ref(self, meta, c):
-        return Ref(tuple(str(t) for t in c), self._span(meta))
+        # A quoted part names what a quoted label named: `from "block1-0"`.
+        return Ref(tuple(self._string(t) if t.type == "STRING" else str(t) for t in c),
+                   self._span(meta))
 
     def repeat(self, meta, c):
         return c[0]
