@@ -23,9 +23,9 @@ from typing import Optional, Protocol
 from . import analysis, ir, ops, syntax
 from .binding import bind_definition, bind_op
 from .errors import ArchError, Span, source_text
-from .evaluate import MAX_LOOP, Budget, Env, Evaluator, compare, shape_value
-from .values import CALLABLE, DefValue, IntRange, LogRange, OpValue, is_data, literal, show, \
-    unwrap
+from .evaluate import MAX_LOOP, Budget, Env, Evaluator, bind_target, compare, shape_value
+from .values import CALLABLE, DefValue, Function, IntRange, LogRange, OpValue, is_data, literal, \
+    show, unwrap
 
 MAX_NODES = 1_000_000  # IR nodes one elaboration may create (--max-nodes)
 MAX_CALL_DEPTH = 200  # nested block calls
@@ -40,7 +40,7 @@ _NOT_IN_NAMES = {".": "'.' separates the scopes of a path", "#": "'#' marks impl
                  "\\": "torch.fx quotes module paths"}
 # Statements that contribute the branches of what they run to a `parallel` body (and bind
 # names), rather than being a branch themselves.
-_CONTROL = (syntax.Let, syntax.For, syntax.If)
+_CONTROL = (syntax.Let, syntax.FunctionDef, syntax.For, syntax.If)
 
 
 @dataclass
@@ -126,7 +126,7 @@ class Elaborator:
         self.evaluator = Evaluator(self.budget, self.cost)
         self.eval = self.evaluator.eval
         self.graph = None
-        self.chain: list = []  # (callee name, call span)
+        self.chain: list = self.evaluator.chain  # (callee name, call span); functions' too
         self._costs: dict = {}
         self._drawing: Optional[_Drawing] = None  # while elaborating a space's point
         self.input_override: Optional[tuple] = None  # summary/compile --input C,H,W
@@ -138,7 +138,7 @@ class Elaborator:
     def _sub(self) -> "Elaborator":
         """An elaboration started by this one: same budget, same call chain."""
         sub = Elaborator(budget=self.budget)
-        sub.chain = list(self.chain)
+        sub.chain.extend(self.chain)
         return sub
 
     # ================================================================== networks
@@ -254,6 +254,11 @@ class Elaborator:
         env.vars[s.name] = value
         if self._drawing is not None and is_data(value):
             self._drawing.point.derived[s.name] = value
+        return x
+
+    def _stmt_FunctionDef(self, s, env, scope, x, branches=None):
+        # Bound in the environment it closes over, so it can call itself.
+        env.vars[s.name] = Function(s, env.file, env)
         return x
 
     def _repeat(self, expr, env, x) -> int:
@@ -497,7 +502,7 @@ class Elaborator:
     def _stmt_For(self, s: syntax.For, env, scope, x, branches=None):
         for value in self._iterate(s, env, x):
             inner = env.child()
-            inner.vars[s.var] = value
+            bind_target(s.var, value, inner.vars, s.span)
             x = self.body(s.body, inner, scope, x, branches)
         return x
 
