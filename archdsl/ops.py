@@ -371,8 +371,8 @@ register(Op(
 # --------------------------------------------------------------------------- activations
 
 
-def _activation(name, module, params=(), doc=""):
-    register(Op(name, params, _same, module=module, family="activation", doc=doc))
+def _activation(name, module, params=(), doc="", label=None, shape=_same):
+    register(Op(name, params, shape, module=module, family="activation", label=label, doc=doc))
 
 
 _INPLACE = (P("inplace", "bool", True),)
@@ -386,6 +386,31 @@ _activation("scaled_tanh", lambda t, a, ins, out: t.layers.ScaledTanh(a["a"], a[
             doc="a * tanh(s * x), LeNet-5's squashing function")
 _activation("hardswish", lambda t, a, ins, out: t.nn.Hardswish(inplace=a["inplace"]), _INPLACE,
             doc="x * relu6(x + 3) / 6 (MobileNetV3)")
+_activation("relu6", lambda t, a, ins, out: t.nn.ReLU6(inplace=a["inplace"]), _INPLACE,
+            doc="min(max(x, 0), 6) (MobileNetV2)")
+def _hardtanh_shape(a, ins):
+    if not a["min"] < a["max"]:
+        raise ArchError(f"hardtanh: min must be less than max, got min={show(a['min'])}, "
+                        f"max={show(a['max'])}")
+    return tuple(ins[0])
+
+
+_activation("hardtanh",
+            lambda t, a, ins, out: t.nn.Hardtanh(a["min"], a["max"], inplace=a["inplace"]),
+            (P("min", "num", -1.0), P("max", "num", 1.0)) + _INPLACE,
+            doc="x clamped to [min, max]", label=lambda a: (
+                f"hardtanh [{show(a.get('min', -1.0))}, {show(a.get('max', 1.0))}]"),
+            shape=_hardtanh_shape)
+_activation("hardsigmoid", lambda t, a, ins, out: t.nn.Hardsigmoid(inplace=a["inplace"]),
+            _INPLACE, doc="relu6(x + 3) / 6 (MobileNetV3's squeeze-and-excitation gate)")
+_activation("silu", lambda t, a, ins, out: t.nn.SiLU(inplace=a["inplace"]), _INPLACE,
+            doc="x * sigmoid(x), also called swish (EfficientNet)")
+GELU_FORMS = ("none", "tanh")
+_activation("gelu", lambda t, a, ins, out: t.nn.GELU(approximate=a["approximate"]),
+            (P("approximate", "str", "none", Bound('"none" (the erf form) or "tanh"',
+                                                    lambda v: v in GELU_FORMS)),),
+            doc="x * Phi(x), exact (erf) or with the tanh approximation (ConvNeXt)",
+            label=lambda a: "gelu" if a.get("approximate", "none") == "none" else "gelu tanh")
 
 # --------------------------------------------------------------------------- pooling
 

@@ -76,6 +76,11 @@ def test_emitted_source_of_a_fused_module(tmp_path):
     nn.AvgPool2d(2),
     nn.Hardswish(inplace=True),  # its repr omits inplace
     nn.ReLU(inplace=False),
+    nn.ReLU6(inplace=True),
+    nn.Hardtanh(0.0, 6.0, inplace=True),
+    nn.Hardsigmoid(inplace=True),  # its repr omits inplace
+    nn.SiLU(inplace=True),
+    nn.GELU(approximate="tanh"),
     nn.LocalResponseNorm(3, alpha=2e-4, beta=0.5, k=1.5),
 ])
 def test_a_torch_layer_is_written_as_the_call_that_rebuilds_it(module):

@@ -333,6 +333,37 @@ network t { input [4, 6, 6]
     assert any(isinstance(m, torch_layers.DropPath) for m in model.modules())
 
 
+# An activation statement -> its definition as its paper writes it (ReLU6: Krizhevsky 2010,
+# MobileNetV2; hard sigmoid: Howard et al. 2019; SiLU: Elfwing et al. 2018; GELU and its tanh
+# approximation: Hendrycks and Gimpel 2016).
+ACTIVATIONS = {
+    "relu6": lambda x: x.clamp(0, 6),
+    "hardtanh(min=-0.5, max=2)": lambda x: x.clamp(-0.5, 2),
+    "hardtanh": lambda x: x.clamp(-1, 1),
+    "hardsigmoid": lambda x: (x + 3).clamp(0, 6) / 6,
+    "silu": lambda x: x * torch.sigmoid(x),
+    "gelu": lambda x: 0.5 * x * (1 + torch.erf(x / math.sqrt(2))),
+    'gelu(approximate="tanh")': lambda x: 0.5 * x * (
+        1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))),
+}
+
+
+@pytest.mark.parametrize("stmt", sorted(ACTIVATIONS))
+def test_activation_is_its_definition_forward_and_backward(stmt):
+    # after a batch norm, so the activation runs in place where it has `inplace`
+    net = archdsl.load(text=f"network t {{ input [3, 6, 6]\n c: conv(4, k=3, p=1); n: bn; "
+                            f"act: {stmt} }}")
+    model = net.to_torch(seed=0).eval()
+    x = (4 * torch.randn(2, 3, 6, 6)).requires_grad_()
+    model(x).square().sum().backward()
+    x2 = x.detach().clone().requires_grad_()
+    expect = ACTIVATIONS[stmt](model.n(model.c(x2)))
+    expect.square().sum().backward()
+    with torch.no_grad():
+        assert torch.allclose(model(x), expect, atol=1e-5)
+    assert torch.allclose(x.grad, x2.grad, atol=1e-4)
+
+
 def test_dropout_is_off_in_eval():
     net = archdsl.load(text="network t { input [8]\n fc(8); dropout(0.5); fc(2) }")
     model = net.to_torch(seed=0)
