@@ -498,6 +498,46 @@ register(Op("flatten", (), _flatten_shape, module=lambda t, a, ins, out: t.nn.Fl
             doc="[C, H, W] to [C*H*W]"))
 
 
+# Channel operations (ShuffleNetV2): a slice of the channels is a branch's input inside
+# `parallel` (torch's `x.chunk(2, dim=1)` is two of them), the shuffle interleaves groups.
+
+
+def _channels_stop(a, ins) -> int:
+    return a["stop"] if a["stop"] is not None else ins[0][0]
+
+
+def _channels_shape(a, ins):
+    s = ins[0]
+    start, stop = a["start"], _channels_stop(a, ins)
+    if not 0 <= start < stop <= s[0]:
+        raise ArchError(f"channels({start}, {stop}) needs 0 <= start < stop <= {s[0]} "
+                        f"(the input's channels, {list(s)})")
+    return (stop - start,) + tuple(s[1:])
+
+
+register(Op("channels", (P("start", "int"), P("stop", "int", None)), _channels_shape,
+            module=lambda t, a, ins, out: t.layers.Channels(a["start"], _channels_stop(a, ins)),
+            label=lambda a: f"channels {a.get('start')}:"
+                            f"{a['stop'] if a.get('stop') is not None else ''}",
+            doc="the input's channels start <= c < stop (stop defaults to all): a branch's "
+                "share of a map"))
+
+
+def _shuffle_shape(a, ins):
+    c = ins[0][0]
+    if len(ins[0]) != 3 or c % a["groups"]:
+        raise ArchError(f"channel_shuffle: groups={a['groups']} must divide the channels of a "
+                        f"[C, H, W] map, got {list(ins[0])}")
+    return tuple(ins[0])
+
+
+register(Op("channel_shuffle", (P("groups", "int", where=POSITIVE),), _shuffle_shape,
+            module=lambda t, a, ins, out: t.nn.ChannelShuffle(a["groups"]),
+            label=lambda a: f"channel shuffle g{a.get('groups')}",
+            doc="channels as [groups, C / groups] transposed: channel g * (C / groups) + i "
+                "moves to i * groups + g (ShuffleNet)"))
+
+
 def _p_label(name):
     return lambda a: f"{name} {a.get('p')}"
 

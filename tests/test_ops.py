@@ -50,6 +50,8 @@ EXAMPLES = {
     "mul": [([3, 8, 8], "a: conv(4); gap; b: conv(4); mul from a, b")],
     "mean": [([3, 8, 8], "a: conv(4); b: conv(4) from in; mean from a, b")],
     "pad_channels": [([16, 8, 8], "pad_channels(32)")],
+    "channels": [([8, 4, 4], "channels(2, 6)"), ([8, 4, 4], "channels(5)"), ([6], "channels(1, 2)")],
+    "channel_shuffle": [([8, 4, 4], "channel_shuffle(4)")],
     "join": [([3, 8, 8], "a: conv(4); b: conv(4) from in; concat from a, b; join(2)")],
 }
 

@@ -364,6 +364,48 @@ def test_activation_is_its_definition_forward_and_backward(stmt):
     assert torch.allclose(x.grad, x2.grad, atol=1e-4)
 
 
+def _torchvision_channel_shuffle(x, groups):
+    # torchvision/models/shufflenetv2.py's channel_shuffle, as written there
+    batchsize, num_channels, height, width = x.size()
+    channels_per_group = num_channels // groups
+    x = x.view(batchsize, groups, channels_per_group, height, width)
+    x = torch.transpose(x, 1, 2).contiguous()
+    return x.view(batchsize, num_channels, height, width)
+
+
+def test_channel_halves_and_shuffle_compute_shufflenets_unit():
+    # ShuffleNetV2's stride-1 unit: x1, x2 = x.chunk(2, dim=1); cat(x1, branch2(x2)); shuffle
+    net = archdsl.load(text="""network t { input [8, 5, 5]
+  parallel concat {
+    channels(0, 4)
+    { channels(4); b: { conv(4); bn; relu; conv(4, k=3, p=1, groups=4); bn } }
+  }
+  channel_shuffle(2) }""")
+    model = net.to_torch(seed=0).eval()
+    x = torch.randn(2, 8, 5, 5)
+    x1, x2 = x.chunk(2, dim=1)
+    branch = x2
+    for i in range(5):
+        branch = model.get_submodule(f"b.{i}")(branch)
+    expect = _torchvision_channel_shuffle(torch.cat((x1, branch), dim=1), 2)
+    with torch.no_grad():
+        assert torch.equal(model(x), expect)
+    # the permutation itself: channel g * (C / groups) + i goes to i * groups + g
+    shuffled = model.get_submodule("2")(torch.arange(8.0).view(1, 8, 1, 1)).flatten()
+    assert shuffled.tolist() == [0, 4, 1, 5, 2, 6, 3, 7]
+
+
+def test_an_activation_after_a_channel_slice_never_writes_into_the_input():
+    net = archdsl.load(text="""network t { input [4, 3, 3]
+  a: conv(4)
+  parallel concat { { channels(0, 2); relu }; channels(0, 4) } }""")
+    model = net.to_torch(seed=0).eval()
+    x = torch.randn(1, 4, 3, 3)
+    a = model.a(x)
+    with torch.no_grad():
+        assert torch.equal(model(x), torch.cat([F.relu(a[:, :2]), a], 1))
+
+
 def test_dropout_is_off_in_eval():
     net = archdsl.load(text="network t { input [8]\n fc(8); dropout(0.5); fc(2) }")
     model = net.to_torch(seed=0)
