@@ -24,13 +24,13 @@ from . import analysis, ir, ops, syntax
 from .binding import bind_definition, bind_op
 from .errors import ArchError, Span, source_text
 from .evaluate import MAX_LOOP, Budget, Env, Evaluator, compare, shape_value
+from .names import check_layer_name
 from .values import CALLABLE, DefValue, IntRange, LogRange, OpValue, is_data, literal, show, \
     unwrap
 
 MAX_NODES = 1_000_000  # IR nodes one elaboration may create (--max-nodes)
 MAX_CALL_DEPTH = 200  # nested block calls
 
-_NAME_RE = re.compile(r"[A-Za-z0-9_]+$")
 # Statements that contribute the branches of what they run to a `parallel` body (and bind
 # names), rather than being a branch themselves.
 _CONTROL = (syntax.Let, syntax.For, syntax.If)
@@ -264,12 +264,8 @@ class Elaborator:
     def _label(self, label: Optional[syntax.Label], env, x) -> Optional[str]:
         if label is None:
             return None
-        if not label.template:
-            return label.text
-        text = self._template(label, env, x)
-        if not _NAME_RE.match(text):
-            raise ArchError(f"name {text!r} may hold only letters, digits and '_'", label.span)
-        return text
+        text = self._template(label, env, x) if label.template else label.text
+        return check_layer_name(text, label.span)
 
     def _template(self, label, env, x) -> str:
         out, pos, text = [], 0, label.text
