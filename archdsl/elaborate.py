@@ -24,20 +24,13 @@ from . import analysis, ir, ops, syntax
 from .binding import bind_definition, bind_op
 from .errors import ArchError, Span, source_text
 from .evaluate import MAX_LOOP, Budget, Env, Evaluator, bind_target, compare, shape_value
+from .names import check_layer_name
 from .values import CALLABLE, DefValue, Function, IntRange, LogRange, OpValue, is_data, literal, \
     show, unwrap
 
 MAX_NODES = 1_000_000  # IR nodes one elaboration may create (--max-nodes)
 MAX_CALL_DEPTH = 200  # nested block calls
 
-# A statement's name is any name torch.nn accepts for a submodule (not empty, no '.': RegNet's
-# `block1-0`, or `block`, a reserved word, written quoted), except that '#' marks archdsl's
-# implicit merges (`add#0`), `in` names a body's input in `from`, and torch.fx writes a path
-# into Python source between double quotes, so `"`, `\\` and control characters cannot be
-# in one either.
-_NOT_IN_NAMES = {".": "'.' separates the scopes of a path", "#": "'#' marks implicit merges",
-                 '"': "torch.fx quotes module paths with it",
-                 "\\": "torch.fx quotes module paths"}
 # Statements that contribute the branches of what they run to a `parallel` body (and bind
 # names), rather than being a branch themselves.
 _CONTROL = (syntax.Let, syntax.FunctionDef, syntax.For, syntax.If)
@@ -276,20 +269,8 @@ class Elaborator:
     def _label(self, label: Optional[syntax.Label], env, x) -> Optional[str]:
         if label is None:
             return None
-        if not label.template:
-            return label.text
-        text = self._template(label, env, x)
-        if not text:
-            raise ArchError("a name must not be empty", label.span)
-        for ch, why in _NOT_IN_NAMES.items():
-            if ch in text:
-                raise ArchError(f"name {show(text)} must not hold {ch!r} ({why})", label.span)
-        if not text.isprintable():
-            raise ArchError(f"name {show(text)} must not hold control characters", label.span)
-        if text == "in":
-            raise ArchError("'in' cannot name a statement: `from in` is the body's input",
-                            label.span)
-        return text
+        text = self._template(label, env, x) if label.template else label.text
+        return check_layer_name(text, label.span)
 
     def _template(self, label, env, x) -> str:
         """A quoted name's text with each `{EXPR}` replaced by its value; `{{` and `}}` are
