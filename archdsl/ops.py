@@ -371,8 +371,8 @@ register(Op(
 # --------------------------------------------------------------------------- activations
 
 
-def _activation(name, module, params=(), doc=""):
-    register(Op(name, params, _same, module=module, family="activation", doc=doc))
+def _activation(name, module, params=(), doc="", label=None, shape=_same):
+    register(Op(name, params, shape, module=module, family="activation", label=label, doc=doc))
 
 
 _INPLACE = (P("inplace", "bool", True),)
@@ -386,6 +386,31 @@ _activation("scaled_tanh", lambda t, a, ins, out: t.layers.ScaledTanh(a["a"], a[
             doc="a * tanh(s * x), LeNet-5's squashing function")
 _activation("hardswish", lambda t, a, ins, out: t.nn.Hardswish(inplace=a["inplace"]), _INPLACE,
             doc="x * relu6(x + 3) / 6 (MobileNetV3)")
+_activation("relu6", lambda t, a, ins, out: t.nn.ReLU6(inplace=a["inplace"]), _INPLACE,
+            doc="min(max(x, 0), 6) (MobileNetV2)")
+def _hardtanh_shape(a, ins):
+    if not a["min"] < a["max"]:
+        raise ArchError(f"hardtanh: min must be less than max, got min={show(a['min'])}, "
+                        f"max={show(a['max'])}")
+    return tuple(ins[0])
+
+
+_activation("hardtanh",
+            lambda t, a, ins, out: t.nn.Hardtanh(a["min"], a["max"], inplace=a["inplace"]),
+            (P("min", "num", -1.0), P("max", "num", 1.0)) + _INPLACE,
+            doc="x clamped to [min, max]", label=lambda a: (
+                f"hardtanh [{show(a.get('min', -1.0))}, {show(a.get('max', 1.0))}]"),
+            shape=_hardtanh_shape)
+_activation("hardsigmoid", lambda t, a, ins, out: t.nn.Hardsigmoid(inplace=a["inplace"]),
+            _INPLACE, doc="relu6(x + 3) / 6 (MobileNetV3's squeeze-and-excitation gate)")
+_activation("silu", lambda t, a, ins, out: t.nn.SiLU(inplace=a["inplace"]), _INPLACE,
+            doc="x * sigmoid(x), also called swish (EfficientNet)")
+GELU_FORMS = ("none", "tanh")
+_activation("gelu", lambda t, a, ins, out: t.nn.GELU(approximate=a["approximate"]),
+            (P("approximate", "str", "none", Bound('"none" (the erf form) or "tanh"',
+                                                    lambda v: v in GELU_FORMS)),),
+            doc="x * Phi(x), exact (erf) or with the tanh approximation (ConvNeXt)",
+            label=lambda a: "gelu" if a.get("approximate", "none") == "none" else "gelu tanh")
 
 # --------------------------------------------------------------------------- pooling
 
@@ -479,6 +504,46 @@ def _flatten_shape(a, ins):
 
 register(Op("flatten", (), _flatten_shape, module=lambda t, a, ins, out: t.nn.Flatten(1),
             doc="[C, H, W] to [C*H*W]"))
+
+
+# Channel operations (ShuffleNetV2): a slice of the channels is a branch's input inside
+# `parallel` (torch's `x.chunk(2, dim=1)` is two of them), the shuffle interleaves groups.
+
+
+def _channels_stop(a, ins) -> int:
+    return a["stop"] if a["stop"] is not None else ins[0][0]
+
+
+def _channels_shape(a, ins):
+    s = ins[0]
+    start, stop = a["start"], _channels_stop(a, ins)
+    if not 0 <= start < stop <= s[0]:
+        raise ArchError(f"channels({start}, {stop}) needs 0 <= start < stop <= {s[0]} "
+                        f"(the input's channels, {list(s)})")
+    return (stop - start,) + tuple(s[1:])
+
+
+register(Op("channels", (P("start", "int"), P("stop", "int", None)), _channels_shape,
+            module=lambda t, a, ins, out: t.layers.Channels(a["start"], _channels_stop(a, ins)),
+            label=lambda a: f"channels {a.get('start')}:"
+                            f"{a['stop'] if a.get('stop') is not None else ''}",
+            doc="the input's channels start <= c < stop (stop defaults to all): a branch's "
+                "share of a map"))
+
+
+def _shuffle_shape(a, ins):
+    c = ins[0][0]
+    if len(ins[0]) != 3 or c % a["groups"]:
+        raise ArchError(f"channel_shuffle: groups={a['groups']} must divide the channels of a "
+                        f"[C, H, W] map, got {list(ins[0])}")
+    return tuple(ins[0])
+
+
+register(Op("channel_shuffle", (P("groups", "int", where=POSITIVE),), _shuffle_shape,
+            module=lambda t, a, ins, out: t.nn.ChannelShuffle(a["groups"]),
+            label=lambda a: f"channel shuffle g{a.get('groups')}",
+            doc="channels as [groups, C / groups] transposed: channel g * (C / groups) + i "
+                "moves to i * groups + g (ShuffleNet)"))
 
 
 def _p_label(name):

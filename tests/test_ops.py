@@ -29,6 +29,11 @@ EXAMPLES = {
     "sigmoid": [([3, 4, 4], "sigmoid")], "softmax": [([3, 4, 4], "softmax")],
     "identity": [([3, 4, 4], "identity")], "scaled_tanh": [([3, 4, 4], "scaled_tanh")],
     "hardswish": [([3, 4, 4], "conv(4); hardswish"), ([3, 4, 4], "hardswish(inplace=false)")],
+    "relu6": [([3, 4, 4], "conv(4); relu6")],
+    "hardtanh": [([3, 4, 4], "conv(4); hardtanh(min=0, max=6)"), ([3, 4, 4], "hardtanh")],
+    "hardsigmoid": [([3, 4, 4], "conv(4); hardsigmoid")],
+    "silu": [([3, 4, 4], "conv(4); silu"), ([3, 4, 4], "silu(inplace=false)")],
+    "gelu": [([3, 4, 4], "conv(4); gelu"), ([3, 4, 4], 'gelu(approximate="tanh")')],
     "maxpool": [([3, 13, 13], "maxpool(3, s=2, ceil=true)")],
     "avgpool": [([3, 12, 12], "avgpool(2)"),
                 ([3, 9, 9], "avgpool(3, s=1, p=1, count_include_pad=false)")],
@@ -47,6 +52,8 @@ EXAMPLES = {
     "mul": [([3, 8, 8], "a: conv(4); gap; b: conv(4); mul from a, b")],
     "mean": [([3, 8, 8], "a: conv(4); b: conv(4) from in; mean from a, b")],
     "pad_channels": [([16, 8, 8], "pad_channels(32)")],
+    "channels": [([8, 4, 4], "channels(2, 6)"), ([8, 4, 4], "channels(5)"), ([6], "channels(1, 2)")],
+    "channel_shuffle": [([8, 4, 4], "channel_shuffle(4)")],
     "join": [([3, 8, 8], "a: conv(4); b: conv(4) from in; concat from a, b; join(2)")],
 }
 

@@ -1,6 +1,6 @@
 """`archdsl render`: diagrams through graphviz's own tools. The facts checked come from outside
 the renderer: graphviz parses what we write (`gvpr`, `dot`), GoogLeNet's module names are
-Table 1 of the paper (ZOO.md), ResNet-50's blocks and their parameters are torchvision's
+Table 1 of the paper (Szegedy et al. 2014), ResNet-50's blocks and their parameters are torchvision's
 state_dict layout (reference/torchvision.json)."""
 from __future__ import annotations
 

@@ -244,6 +244,21 @@ class DropPath(nn.Module):
         return f"p={self.p!r}"
 
 
+class Channels(nn.Module):
+    """The input's channels start <= c < stop: a view, as torch's `chunk` along channels
+    gives (ShuffleNetV2's halves)."""
+
+    def __init__(self, start, stop):
+        super().__init__()
+        self.start, self.stop = start, stop
+
+    def forward(self, x):
+        return x[:, self.start:self.stop]
+
+    def extra_repr(self):
+        return f"{self.start}, {self.stop}"
+
+
 class Resize(nn.Module):
     """Resize a feature map to `size` = (h, w) by interpolation."""
 
