@@ -115,11 +115,17 @@ def layout_from_ir(graph) -> dict:
             out[f"{key}.weight"] = [a["out"], cin // a["groups"], kh, kw]
             if a["bias"]:
                 out[f"{key}.bias"] = [a["out"]]
-        elif op in ("fc", "linear"):
-            (cin,) = graph.nodes[preds[0]]["shape"]
+        elif op in ("fc", "linear"):  # nn.Linear over the last dimension
+            cin = graph.nodes[preds[0]]["shape"][-1]
             out[f"{key}.weight"] = [a["out"], cin]
             if a["bias"]:
                 out[f"{key}.bias"] = [a["out"]]
+        elif op in ("layernorm", "layernorm2d"):  # over the last dimension / the channels
+            c = d["shape"][-1 if op == "layernorm" else 0]
+            out[f"{key}.weight"] = [c]
+            out[f"{key}.bias"] = [c]
+        elif op == "layer_scale":  # a bare tensor under the statement's own key
+            out[key] = [d["shape"][0]] + [1] * (len(d["shape"]) - 1)
         elif op == "bn":
             c = d["shape"][0]
             for name in ("weight", "bias", "running_mean", "running_var"):
