@@ -484,22 +484,30 @@ def _pool_cost(a, ins, out):
 
 def _pool_module(kind):
     def build(t, a, ins, out):
-        cls = t.nn.MaxPool2d if kind == "max" else t.nn.AvgPool2d
-        s = a["s"] if a["s"] is not None else a["k"]
-        return cls(pair(a["k"]), pair(s), pair(a["p"]), ceil_mode=a["ceil"])
+        s = pair(a["s"] if a["s"] is not None else a["k"])
+        if kind == "max":
+            return t.nn.MaxPool2d(pair(a["k"]), s, pair(a["p"]), ceil_mode=a["ceil"])
+        return t.nn.AvgPool2d(pair(a["k"]), s, pair(a["p"]), ceil_mode=a["ceil"],
+                              count_include_pad=a["count_include_pad"])
     return build
 
 
 def _pool_label(name):
-    return lambda a: f"{name} {_kernel(a.get('k'))}{_stride(a.get('s', a.get('k')))}"
+    def label(a):
+        text = f"{name} {_kernel(a.get('k'))}{_stride(a.get('s', a.get('k')))}"
+        # padding left out of the average (timm's Inception pools) is a different op
+        return text + (" excl. pad" if a.get("count_include_pad") is False else "")
+    return label
 
 
-for _kind in ("max", "avg"):
+_POOL = (P("k", "pair", where=POSITIVE), P("s", "pair", None, POSITIVE), P("p", "pair", 0),
+         P("ceil", "bool", False))
+# count_include_pad=false averages each window over its pixels inside the input only, as
+# PyTorch's AvgPool2d(count_include_pad=False) does; the default divides by k_h * k_w.
+for _kind, _params in (("max", _POOL), ("avg", _POOL + (P("count_include_pad", "bool", True),))):
     register(Op(
-        f"{_kind}pool", (P("k", "pair", where=POSITIVE), P("s", "pair", None, POSITIVE),
-                         P("p", "pair", 0), P("ceil", "bool", False)),
-        _pool_shape(f"{_kind}pool"), _pool_cost, _pool_module(_kind), family="pool",
-        label=_pool_label(f"{_kind}pool"), overwritable=True,
+        f"{_kind}pool", _params, _pool_shape(f"{_kind}pool"), _pool_cost, _pool_module(_kind),
+        family="pool", label=_pool_label(f"{_kind}pool"), overwritable=True,
         doc=f"{_kind} pooling; s defaults to k"))
 
 
@@ -631,6 +639,13 @@ def _zeropad_module(t, a, ins, out):
 
 register(Op("zeropad", (P("p", "pair"),), _zeropad_shape, module=_zeropad_module,
             overwritable=True, doc="zero padding on every side"))
+
+# Inception-ResNet scales each residual branch by a constant before the addition
+# (`out * self.scale + x` in timm). Free in the cost model, as FlopCounterMode counts no mul.
+register(Op("scale", (P("k", "num"),), _same,
+            module=lambda t, a, ins, out: t.layers.Scale(a["k"]),
+            label=lambda a: f"scale \u00d7{show(a.get('k'))}", overwritable=True,
+            doc="x * k for a constant k"))
 
 
 def _resize_shape(a, ins):

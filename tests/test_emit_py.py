@@ -147,3 +147,30 @@ def test_bare_tensors_in_emitted_source(tmp_path):
     x = torch.randn(2, 4, 5, 5)
     with torch.no_grad():
         assert torch.equal(twin(x), model(x))
+
+
+def test_inception_resnet_ops_are_written_with_their_arguments():
+    """The scaled residual and the average pool that leaves the padding out (timm's
+    Inception-ResNet) survive `.py` emission: the written file computes the same outputs,
+    which differ from those of a pool that counts the padding."""
+    body = ("residual { c: conv(4, k=3, p=1); scale(0.2) }; relu; "
+            "avgpool(3, s=1, p=1, count_include_pad=INCLUDE)")
+
+    def built(include):
+        text = f"network t {{ input [4, 6, 6]; {body.replace('INCLUDE', include)} }}"
+        return archdsl.load(text=text).to_torch(seed=0).eval()
+
+    model = built("false")
+    src = to_source(model, class_name="T")
+    assert "class Scale(nn.Module)" in src and "Scale(k=0.2)" in src
+    assert "count_include_pad=False" in src
+    namespace = {}
+    exec(compile(src, "t.py", "exec"), namespace)  # noqa: S102 - the emitted file itself
+    twin = namespace["T"]().eval()
+    twin.load_state_dict(model.state_dict(), strict=True)
+    counted = built("true")
+    counted.load_state_dict(model.state_dict(), strict=True)
+    x = torch.randn(2, 4, 6, 6)
+    with torch.no_grad():
+        assert torch.equal(twin(x), model(x))
+        assert not torch.allclose(counted(x), model(x))

@@ -1,7 +1,7 @@
 """The PyTorch backend (issue 3): IR -> torch.fx GraphModule.
 
 Figures come from outside the code: torchvision's state_dict layouts, params and macs
-(reference/torchvision.json), torch's FlopCounterMode, ZOO.md (LeNet-5's C3 has 1,516
+(reference/torchvision.json), torch's FlopCounterMode, LeCun et al. 1998 (LeNet-5's C3 has 1,516
 parameters), hand-written PyTorch modules (a torchvision-style ResNet, TensorFlow's 'same'
 padding rule, LeNet-5's sum-then-scale subsampling) and the published initialisation rules.
 Big networks are built on the meta device (layout and FlopCounterMode need shapes only);
@@ -100,7 +100,7 @@ def test_lenet5_c3_connection_table():
     net = archdsl.load("zoo:lenet5")
     model = net.to_torch(seed=0)
     c3 = next(m for m in model.modules() if isinstance(m, torch_layers.TableConv2d))
-    assert sum(p.numel() for p in c3.parameters()) == 1516  # ZOO.md / LeCun et al. 1998
+    assert sum(p.numel() for p in c3.parameters()) == 1516  # LeCun et al. 1998
     assert sum(p.numel() for p in model.parameters()) == 60000
     # The table conv equals a dense conv whose missing connections are zero.
     x = torch.randn(2, 6, 14, 14)
