@@ -76,6 +76,17 @@ class Merge:
 
 
 @dataclass(frozen=True)
+class Weight:
+    """An op whose one parameter is a bare tensor registered under the op's own node key, so
+    the statement's name is its state_dict key (ConvNeXt's `features.1.0.layer_scale`, not
+    `...layer_scale.weight`); the op computes `function(x, tensor)`."""
+    shape: Callable  # (args, in_shapes) -> the tensor's shape
+    init: Callable  # (args) -> the value every entry starts at
+    function: str  # the torch function, by name, in backends/torch_layers.py: (x, w) -> tensor
+    source: Callable  # Python source for `.py` files: (input name, tensor expression) -> expression
+
+
+@dataclass(frozen=True)
 class Op:
     name: str
     params: tuple  # of P, in positional order
@@ -83,6 +94,7 @@ class Op:
     cost: Callable = _free  # (args, in_shapes, out_shape) -> Cost
     module: Optional[Callable] = None  # (t, args, in_shapes, out_shape) -> torch.nn.Module
     merge: Optional[Merge] = None  # several inputs; None: exactly one
+    weight: Optional[Weight] = None  # a bare tensor instead of a module (`module` is None)
     family: str = "other"  # input | conv | norm | activation | pool | fc | merge | other
     label: Optional[Callable] = None  # (args) -> diagram text; default: name, required args
     # Its output is a fresh tensor that its own backward does not read, so its only user may
@@ -347,7 +359,20 @@ register(Op(
     "fc", (P("out", "int", where=POSITIVE), P("bias", "bool", True)), _fc_shape, _fc_cost,
     lambda t, a, ins, out: t.nn.Linear(ins[0][0], a["out"], a["bias"]), family="fc",
     label=lambda a: f"fc \u2192 {a.get('out')}", overwritable=True,
-    doc="fully connected layer on a vector"), aliases=("linear",))
+    doc="fully connected layer on a vector"))
+
+
+def _linear_cost(a, ins, out):
+    macs = _numel(ins[0]) * a["out"]  # an [in, out] product at every position
+    return Cost(ins[0][-1] * a["out"] + (a["out"] if a["bias"] else 0), macs, macs)
+
+
+register(Op(
+    "linear", (P("out", "int", where=POSITIVE), P("bias", "bool", True)),
+    lambda a, ins: tuple(ins[0][:-1]) + (a["out"],), _linear_cost,
+    lambda t, a, ins, out: t.nn.Linear(ins[0][-1], a["out"], a["bias"]), family="fc",
+    label=lambda a: f"linear \u2192 {a.get('out')}", overwritable=True,
+    doc="nn.Linear over the last dimension, at every position of any rank (weights [out, in])"))
 
 
 def _bn_module(t, a, ins, out):
@@ -367,6 +392,20 @@ register(Op(
     module=lambda t, a, ins, out: t.nn.LocalResponseNorm(a["size"], a["alpha"], a["beta"],
                                                          a["k"]),
     family="norm", overwritable=True, doc="local response normalisation across channels"))
+
+
+register(Op(
+    "layernorm", (P("eps", "num", 1e-5, POSITIVE),), _same,
+    lambda a, ins, out: Cost(2 * ins[0][-1]),
+    lambda t, a, ins, out: t.nn.LayerNorm(ins[0][-1], eps=a["eps"]), family="norm",
+    overwritable=True, doc="layer norm over the last dimension (after `permute` to channels-last)"))
+
+register(Op(
+    "layernorm2d", (P("eps", "num", 1e-5, POSITIVE),),
+    lambda a, ins: _need_map("layernorm2d", ins[0]), lambda a, ins, out: Cost(2 * ins[0][0]),
+    lambda t, a, ins, out: t.layers.LayerNorm2d(ins[0][0], eps=a["eps"]), family="norm",
+    overwritable=True, doc="layer norm over the channels of a map at every position "
+                           "(torchvision's LayerNorm2d)"))
 
 # --------------------------------------------------------------------------- activations
 
@@ -504,6 +543,35 @@ def _flatten_shape(a, ins):
 
 register(Op("flatten", (), _flatten_shape, module=lambda t, a, ins, out: t.nn.Flatten(1),
             doc="[C, H, W] to [C*H*W]"))
+
+
+def _permute_shape(a, ins):
+    s, dims = ins[0], a["dims"]
+    if not (isinstance(dims, list) and all(_is_int(d) for d in dims)
+            and sorted(dims) == list(range(len(s)))):
+        raise ArchError(f"permute: dims must order the input's {len(s)} dimensions "
+                        f"(a list of 0 ... {len(s) - 1}, each once; the batch is not counted), "
+                        f"got {show(dims)}")
+    return tuple(s[d] for d in dims)
+
+
+register(Op("permute", (P("dims"),), _permute_shape,
+            module=lambda t, a, ins, out: t.layers.Permute(a["dims"]),
+            doc="reorder the dimensions after the batch: permute([1, 2, 0]) makes a map "
+                "channels-last [H, W, C], permute([2, 0, 1]) undoes it"))
+
+
+def _layer_scale_shape(a, ins):
+    return (ins[0][0],) + (1,) * (len(ins[0]) - 1)
+
+
+register(Op("layer_scale", (P("init", "num", 1e-6),), _same,
+            lambda a, ins, out: Cost(ins[0][0]),
+            weight=Weight(_layer_scale_shape, lambda a: a["init"], "scale_by",
+                          lambda x, w: f"{w} * {x}"),
+            label=lambda a: "layer scale", overwritable=True,
+            doc="a learned per-channel scale ([C, 1, 1] on maps), every entry starting at "
+                "init; its state_dict key is the statement's own name (ConvNeXt)"))
 
 
 # Channel operations (ShuffleNetV2): a slice of the channels is a branch's input inside
