@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from itertools import islice
@@ -170,29 +171,33 @@ class BlockCache:
         self.ops = 0
         self.hits = self.misses = 0
         self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, key) -> Optional[_Elaborated]:
-        entry = self._entries.get(key)
-        if entry is None:
-            self.misses += 1
-            return None
-        self._entries.move_to_end(key)
-        self.hits += 1
-        return entry
+        with self._lock:  # a search's trials may elaborate in threads (--n-jobs)
+            entry = self._entries.get(key)
+            if entry is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry
 
     def put(self, key, entry: _Elaborated) -> None:
         size = len(entry.nodes)
-        if size > self.max_ops // 4 or key in self._entries:
-            return
-        self._entries[key] = entry
-        self.ops += size
-        while self.ops > self.max_ops:
-            _, old = self._entries.popitem(last=False)
-            self.ops -= len(old.nodes)
+        with self._lock:
+            if size > self.max_ops // 4 or key in self._entries:
+                return
+            self._entries[key] = entry
+            self.ops += size
+            while self.ops > self.max_ops:
+                _, old = self._entries.popitem(last=False)
+                self.ops -= len(old.nodes)
 
     def clear(self) -> None:
-        self._entries.clear()
-        self.ops = 0
+        with self._lock:
+            self._entries.clear()
+            self.ops = 0
 
 
 BLOCK_CACHE = BlockCache()  # the process's: every elaboration shares it by default
@@ -558,13 +563,17 @@ class Elaborator:
         scopes, labels = g.graph["scopes"], g.graph["labels"]
         for p, e in entry.scopes:
             scopes[prefix + p] = dict(e)
+        nodes, edges = [], []
         for key, op, args, shape, inner_paths, span, aux, inputs in entry.nodes:
             key = prefix + key
-            ir.add_node(g, key, op=op, args=dict(args), shape=shape,
-                        scope=path + tuple(prefix + p for p in inner_paths), span=span, aux=aux)
-            self._added.append(key)
+            nodes.append((key, {"op": op, "args": dict(args), "shape": shape,
+                                "scope": path + tuple(prefix + p for p in inner_paths),
+                                "span": span, "aux": aux}))
             for port, src in enumerate(inputs):
-                g.add_edge(x if src is None else prefix + src, key, port=port)
+                edges.append((x if src is None else prefix + src, key, {"port": port}))
+        g.add_nodes_from(nodes)  # in bulk: a third of the time of one call per node
+        g.add_edges_from(edges)
+        self._added.extend(key for key, _ in nodes)
         for k, v in entry.labels:
             labels[prefix + k] = x if v is None else prefix + v
         g.graph["aux_outputs"].extend(prefix + a for a in entry.aux_outputs)

@@ -181,10 +181,7 @@ class Loader:
 
     @staticmethod
     def _is_stdlib(file: str) -> bool:
-        try:
-            return Path(file).resolve().parent == STDLIB
-        except OSError:
-            return False
+        return _in_stdlib(file)
 
     def prelude(self) -> dict:
         """Every definition of the standard library's files, visible to every user file."""
@@ -203,6 +200,16 @@ class Loader:
                 s.visible = vis
             self._prelude = merged
         return self._prelude
+
+
+@functools.lru_cache(maxsize=1024)
+def _in_stdlib(file: str) -> bool:
+    # Asked for every name a used file brings: resolving the path each time was most of the
+    # time of loading a file whose imports are parsed already.
+    try:
+        return Path(file).resolve().parent == STDLIB
+    except OSError:
+        return False
 
 
 CACHED_TEXT = 2 ** 20  # characters: larger files are parsed each time, not kept
@@ -225,6 +232,11 @@ def parse_cached(text: str, path: str) -> syntax.Module:
 @functools.lru_cache(maxsize=128)
 def _parse(text: str, path: str) -> syntax.Module:
     return syntax.parse(text, path)
+
+
+def forget_parses() -> None:
+    """Drop every parsed file (bench/bench_lsp.py's baseline: nothing reused)."""
+    _parse.cache_clear()
 
 
 def resolve_file_argument(arg: str) -> str:

@@ -75,9 +75,16 @@ class ArchServer(LanguageServer):
         super().__init__("archdsl", __version__,
                          text_document_sync_kind=t.TextDocumentSyncKind.Full)
         self.files = Workspace()
+        self.uris: dict = {}  # path -> the URI the client named it by
+
+    def path(self, uri: str) -> str:
+        """The file a URI names (an unsaved, untitled buffer: its URI, as a name)."""
+        path = to_fs_path(uri) or uri
+        self.uris[path] = uri
+        return path
 
     def where(self, doc: t.TextDocumentIdentifier, pos: t.Position) -> tuple:
-        path = to_fs_path(doc.uri)
+        path = self.path(doc.uri)
         text = self.files.analyse(path).text
         lines = text.split("\n")
         line = lines[pos.line] if pos.line < len(lines) else ""
@@ -86,8 +93,9 @@ class ArchServer(LanguageServer):
     def publish(self) -> None:
         for path in self.files.paths():
             diagnostics = [_diagnostic(p) for p in self.files.analyse(path).problems]
+            uri = self.uris.get(path) or from_fs_path(path)
             self.text_document_publish_diagnostics(
-                t.PublishDiagnosticsParams(uri=from_fs_path(path), diagnostics=diagnostics))
+                t.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
 
 
 def _diagnostic(p) -> t.Diagnostic:
@@ -107,21 +115,21 @@ server = ArchServer()
 
 @server.feature(t.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: ArchServer, params: t.DidOpenTextDocumentParams):
-    ls.files.open(to_fs_path(params.text_document.uri), params.text_document.text)
+    ls.files.open(ls.path(params.text_document.uri), params.text_document.text)
     ls.publish()
 
 
 @server.feature(t.TEXT_DOCUMENT_DID_CHANGE)
 def did_change(ls: ArchServer, params: t.DidChangeTextDocumentParams):
     # Full synchronisation: the last change holds the whole text.
-    ls.files.change(to_fs_path(params.text_document.uri), params.content_changes[-1].text)
+    ls.files.change(ls.path(params.text_document.uri), params.content_changes[-1].text)
     ls.publish()
 
 
 @server.feature(t.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: ArchServer, params: t.DidCloseTextDocumentParams):
     uri = params.text_document.uri
-    ls.files.close(to_fs_path(uri))
+    ls.files.close(ls.path(uri))
     ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
     ls.publish()
 
@@ -156,7 +164,7 @@ def completion(ls: ArchServer, params: t.CompletionParams) -> t.CompletionList:
 
 @server.feature(t.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
 def symbols(ls: ArchServer, params: t.DocumentSymbolParams) -> list:
-    path = to_fs_path(params.text_document.uri)
+    path = ls.path(params.text_document.uri)
     return [t.DocumentSymbol(name=name, kind=_SYMBOLS.get(kind, t.SymbolKind.Object),
                              range=_range(whole), selection_range=_range(name_span),
                              detail=kind)
