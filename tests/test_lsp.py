@@ -165,6 +165,12 @@ def test_hover_on_resnet50_conv1_shows_its_shape_and_params(client, torchvision_
     assert f"{math.prod(weight):,} params" in shown  # 9,408
     assert "resnet50" in shown
 
+    # On the network's name: its totals, torchvision's parameter count.
+    shown = client.request("textDocument/hover", {
+        "textDocument": {"uri": network.as_uri()},
+        "position": _position(network.read_text(), "resnet50 =")})["contents"]["value"]
+    assert f"{torchvision_reference['resnet50']['params']:,} params" in shown
+
 
 def test_definition_of_bottleneck_is_the_stdlib_file_and_line(client):
     network = ZOO / "resnet50.arch"

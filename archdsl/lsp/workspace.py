@@ -152,6 +152,8 @@ class Workspace:
         about = None
         if a.scope is not None and word is not None:
             about = _definition_hover(a, word[0], line)
+        if about is not None and a.scope.lookup(word[0])[0].kind == "network":
+            about = "\n\n".join([about] + self._network_totals(word[0]))
         module = _module(a)
         stmt = None if module is None else _statement_at(module, line, col)
         if stmt is None or (about is not None and getattr(stmt, "callee", None) != word[0]):
@@ -162,6 +164,19 @@ class Workspace:
                 runs.extend((rec, r) for r in rec.runs if _same_span(r.span, stmt.span))
         results = _statement_hover(stmt, runs)
         return "\n\n---\n\n".join(p for p in (about, results) if p) or None
+
+    def _network_totals(self, name: str) -> list:
+        """The totals of the network `name` as the open files elaborate it."""
+        for path in self.paths():
+            for rec in self._recorded(path):
+                g = rec.graph
+                if g.graph["name"] == name:
+                    t = analysis.totals(g)
+                    out = g.nodes[g.graph["outputs"][0]]["shape"]
+                    return [f"`{shape_text(g.graph['input_shape'])}` → `{shape_text(out)}` · "
+                            f"{t['params']:,} params · {t['flops']:,} FLOPs "
+                            f"({_scaled(t['flops'])}) · {len(rec.keys) - 1:,} ops"]
+        return []
 
     def _recorded(self, path: str) -> list:
         a = self.analyse(path)
