@@ -230,3 +230,18 @@ def test_a_session_never_imports_torch(tmp_path):
     c.close()
     assert c.proc.returncode == 0
     assert c.proc.stderr.read().decode().endswith("NO-TORCH")
+
+
+def test_positions_count_utf16_code_units(client, tmp_path):
+    # Two characters outside the BMP before the error on its line: 2 UTF-16 units each, as
+    # the protocol counts columns by default.
+    path = tmp_path / "wide.arch"
+    line = '  let s = "\U0001F600\U0001F600"; flatten; fc(10, q=1)'
+    text = "network n {\n  input [3, 4, 4]\n" + line + "\n}\n"
+    seen = len(client.notes)
+    _open(client, path, text)
+    [diag] = client.diagnostics(path.as_uri(), seen)
+    start = line.index("fc(")
+    assert diag["range"]["start"] == {
+        "line": 2, "character": len(line[:start].encode("utf-16-le")) // 2}
+    assert start + 2 == diag["range"]["start"]["character"]
