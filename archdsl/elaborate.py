@@ -114,22 +114,35 @@ class _Uncacheable(Exception):
     """A block call whose arguments the cache cannot key on (a search domain, ...)."""
 
 
-def _value_key(v, pins: list):
+MAX_KEY_ITEMS = 10_000  # list items one cache key may read; a call with more is not cached
+
+
+def _value_key(v, pins: list, left=None):
     """A hashable key equal for values that elaborate alike; definitions by identity (their
-    objects are kept in `pins`, so that no id is reused while an entry holds it)."""
+    objects are kept in `pins`, so that no id is reused while an entry holds it). Lists may
+    share their items (2^40 items in 40 doublings): past MAX_KEY_ITEMS items read, or nested
+    deeper than Python's stack allows, the call is not cached."""
+    left = [MAX_KEY_ITEMS] if left is None else left
     t = type(v)
     if v is None or t in (bool, int, float, str):
         return (t, v)  # the type too: 1, 1.0 and true are equal in Python, not here
     if t is list:
-        return (t, tuple(_value_key(x, pins) for x in v))
+        left[0] -= len(v)
+        if left[0] < 0:
+            raise _Uncacheable
+        try:
+            return (t, tuple(_value_key(x, pins, left) for x in v))
+        except RecursionError:
+            raise _Uncacheable from None
     if t is DefValue:
         pins.append(v.defn)
         return (t, id(v.defn), _scope_key(v.scope, pins))
     if t is OpValue:
         return (t, v.op.name)
     if t is Partial:
-        return (t, _value_key(v.target, pins), tuple(_value_key(a, pins) for a in v.args),
-                tuple((k, _value_key(x, pins)) for k, x in v.kwargs))
+        return (t, _value_key(v.target, pins, left),
+                tuple(_value_key(a, pins, left) for a in v.args),
+                tuple((k, _value_key(x, pins, left)) for k, x in v.kwargs))
     raise _Uncacheable
 
 
@@ -500,7 +513,8 @@ class Elaborator:
             return None
         pins: list = [target.defn]
         try:
-            args = tuple((k, _value_key(v, pins)) for k, v in env.vars.items())
+            left = [MAX_KEY_ITEMS]
+            args = tuple((k, _value_key(v, pins, left)) for k, v in env.vars.items())
         except _Uncacheable:
             return None
         key = (id(target.defn), _scope_key(target.scope, pins), args, self._shape(x),
@@ -552,7 +566,8 @@ class Elaborator:
     def _replay(self, entry: _Elaborated, inner: Scope, x: str) -> bool:
         """Add a cached call's ops under `inner`; False (nothing added) when the call would
         not elaborate alike here: over the node limit, the work budget or the call depth,
-        which the real elaboration then reports where it happens."""
+        which the real elaboration then reports where it happens. Nodes are added by `_add`,
+        as the real elaboration adds them, so they count alike in every limit."""
         g, prefix, path = self.graph, inner.prefix, inner.path
         if (g.number_of_nodes() + len(entry.nodes) > self.max_nodes
                 or self.budget.steps + entry.steps > self.budget.max_steps
@@ -563,17 +578,14 @@ class Elaborator:
         scopes, labels = g.graph["scopes"], g.graph["labels"]
         for p, e in entry.scopes:
             scopes[prefix + p] = dict(e)
-        nodes, edges = [], []
+        where: dict = {}  # (inner scope paths, aux) -> the Scope `_add` reads them from
         for key, op, args, shape, inner_paths, span, aux, inputs in entry.nodes:
-            key = prefix + key
-            nodes.append((key, {"op": op, "args": dict(args), "shape": shape,
-                                "scope": path + tuple(prefix + p for p in inner_paths),
-                                "span": span, "aux": aux}))
-            for port, src in enumerate(inputs):
-                edges.append((x if src is None else prefix + src, key, {"port": port}))
-        g.add_nodes_from(nodes)  # in bulk: a third of the time of one call per node
-        g.add_edges_from(edges)
-        self._added.extend(key for key, _ in nodes)
+            at = where.get((inner_paths, aux))
+            if at is None:
+                at = where[inner_paths, aux] = Scope(
+                    "", path + tuple(prefix + p for p in inner_paths), aux=aux)
+            self._add(prefix + key, op, dict(args), shape, at, span,
+                      [x if src is None else prefix + src for src in inputs])
         for k, v in entry.labels:
             labels[prefix + k] = x if v is None else prefix + v
         g.graph["aux_outputs"].extend(prefix + a for a in entry.aux_outputs)

@@ -105,3 +105,16 @@ def test_a_replay_respects_the_node_limit_where_it_is_exceeded(tmp_path):
             Elaborator(6, cache=c).network(DefValue(defn, where), defn.span)
         messages.append(e.value.format())
     assert messages[0] == messages[1] and "more than 6 ops" in messages[0]
+
+
+def test_a_call_whose_arguments_share_huge_lists_is_not_keyed(tmp_path):
+    # l25 holds 2^25 items through shared lists, built in 25 steps: a key reading them all
+    # would take minutes; the key gives up after MAX_KEY_ITEMS and the call is not cached.
+    lets = "\n".join(f"  let l{i + 1} = [l{i}, l{i}]" for i in range(25))
+    text = (f"block b(v) {{ relu }}\nnetwork n {{\n  input [3, 4, 4]\n  let l0 = [1]\n{lets}\n"
+            f"  b(l25)\n  b(l25)\n}}\n")
+    (tmp_path / "n.arch").write_text(text)
+    cache = BlockCache()
+    g = build(Loader().load_path(str(tmp_path / "n.arch")), cache)
+    assert [g.nodes[k]["op"] for k in g] == ["input", "relu", "relu"]
+    assert cache.hits == cache.misses == 0
