@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from ..files import check_writable
-from ..render import dot, export, view
+from ..render import view
 from .common import EPILOG, add_network_args, load_network
 
 DESCRIPTION = (
@@ -46,6 +46,7 @@ def _depth(text: str):
 def _annotate(text: str) -> tuple:
     if text.strip() in ("", "none"):
         return ()
+    from ..render import dot
     parts = tuple(p.strip() for p in text.split(",") if p.strip())
     for p in parts:
         if p not in dot.ANNOTATIONS:
@@ -78,6 +79,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from ..render import dot, export
     net = load_network(args)
     g = net.graph
     out = args.output or f"{net.name}.svg"
