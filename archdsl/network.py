@@ -43,8 +43,9 @@ class Network:
         .json; never over an existing one without force=True) and returns what the command
         reports: {"path", "format", "nodes", "edges", "depth", "max_depth", ...}."""
         from .render import dot, export, view
-        if isinstance(annotate, str):
-            annotate = tuple(a.strip() for a in annotate.split(",") if a.strip())
+        if isinstance(annotate, str):  # as --annotate takes it: "shapes,flops" or "none"
+            annotate = tuple(a.strip() for a in annotate.split(",")
+                             if a.strip() not in ("", "none"))
         if output is None:
             return Diagram(export.to_svg(self.graph, depth, scope, rankdir, tuple(annotate)))
         fmt = "dot" if output == "-" else export.output_format(str(output))
