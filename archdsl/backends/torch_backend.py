@@ -192,9 +192,10 @@ def _init_module(m: nn.Module):
         m.reset_parameters()  # nn.Linear: PyTorch's default; our layers: their own
 
 
-def build_graph_module(g, materialize: bool = True) -> ArchModule:
+def build_graph_module(g, materialize: bool = True, progress=None) -> ArchModule:
     """The GraphModule for IR `g` on the CPU in float32, initialised (or, with
-    materialize=False, left on the meta device: shapes only, no memory)."""
+    materialize=False, left on the meta device: shapes only, no memory). `progress` (a
+    progress.Progress) is advanced once per node."""
     root = nn.Module()
     graph = fx.Graph()
     values = {}
@@ -204,7 +205,11 @@ def build_graph_module(g, materialize: bool = True) -> ArchModule:
     order = [k for k in order if not g.nodes[k].get("aux")] + [
         k for k in order if g.nodes[k].get("aux")]
     inputs = g.graph["inputs"]
+    if progress is not None:
+        progress.stage("building modules", total=len(order))
     for key in order:
+        if progress is not None:
+            progress.advance()
         d = g.nodes[key]
         op = ops.OPS[d["op"]]
         if key in inputs:
@@ -270,7 +275,7 @@ def _class_name(name: str) -> str:
 
 
 def to_torch(graph, device=None, dtype=None, memory_format=None, seed=None, fuse=False,
-             max_params=MAX_PARAMS, max_memory=MAX_MEMORY, **unknown):
+             max_params=MAX_PARAMS, max_memory=MAX_MEMORY, progress=None, **unknown):
     """Build the PyTorch module for IR `graph`.
 
     device, dtype, memory_format: applied after initialisation (which always runs on the CPU
@@ -279,6 +284,7 @@ def to_torch(graph, device=None, dtype=None, memory_format=None, seed=None, fuse
     fuse=True folds batch norm into the preceding convs and returns an eval-only module.
     max_params, max_memory: refuse (ArchError) larger networks (parameters; bytes of one
     sample's float32 activations) before allocating anything.
+    progress: a progress.Progress advanced per node built (`archdsl compile`'s bar).
     """
     if unknown:
         raise TypeError(f"to_torch() got unexpected arguments: {', '.join(unknown)}")
@@ -296,7 +302,7 @@ def to_torch(graph, device=None, dtype=None, memory_format=None, seed=None, fuse
     with ctx:
         if seed is not None:
             torch.manual_seed(seed)
-        model = build_graph_module(graph, materialize=not meta)
+        model = build_graph_module(graph, materialize=not meta, progress=progress)
     if fuse:
         model = fuse_bn(model, inplace=True)
     if meta:
