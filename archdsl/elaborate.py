@@ -26,6 +26,7 @@ from .errors import ArchError, Span, source_text
 from .evaluate import MAX_LOOP, Budget, Env, Evaluator, compare, shape_value
 from .values import CALLABLE, DefValue, IntRange, LogRange, OpValue, is_data, literal, show, \
     unwrap
+from .values import key as value_key
 
 MAX_NODES = 1_000_000  # IR nodes one elaboration may create (--max-nodes)
 MAX_CALL_DEPTH = 200  # nested block calls
@@ -129,9 +130,10 @@ class Elaborator:
         return self.budget.max_nodes
 
     def _sub(self) -> "Elaborator":
-        """An elaboration started by this one: same budget, same call chain."""
+        """An elaboration started by this one: same budget, call chain and cost cache."""
         sub = Elaborator(budget=self.budget)
         sub.chain = list(self.chain)
+        sub._costs = self._costs
         return sub
 
     # ================================================================== networks
@@ -172,7 +174,9 @@ class Elaborator:
     def cost(self, value, shape: tuple, span) -> dict:
         """The analysis totals of a block or op call applied to an input of `shape` (what
         flops/params/macs(...) read): elaborated on its own graph, within this budget."""
-        key = (id(value), show(value), shape)
+        # Keyed by what the call is, not by the object: `flops(r(n - 1), ...)` written three
+        # times in `r(n)` elaborates once per n, not 3^n times.
+        key = (value_key(value, self.budget.step), shape)
         if key not in self._costs:
             sub = self._sub()
             sub.graph = ir.new_graph("cost")
@@ -285,7 +289,7 @@ class Elaborator:
                 # Locate it at the label: the template's own text is not a file to point into.
                 raise ArchError(f"in the name template {{{show(m.group(1))[1:-1]}}}: "
                                 f"{e.message}", label.span) from None
-            out.append(show(value) if not isinstance(value, str) else value)
+            out.append(show(value, self.budget.step) if not isinstance(value, str) else value)
             pos = m.end()
         out.append(text[pos:])
         return "".join(out)

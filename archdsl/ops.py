@@ -155,7 +155,9 @@ def check(op: str, p: P, v):
 
 
 def _check_kind(op: str, p: P, v):
-    bad = ArchError(f"{op}: argument '{p.name}' must be {_KIND_TEXT[p.kind]}, got {show(v)}")
+    def bad():  # written only when needed: every argument of every op passes here
+        return ArchError(f"{op}: argument '{p.name}' must be {_KIND_TEXT[p.kind]}, "
+                         f"got {show(v)}")
     k = p.kind
     if k == "any":
         return v
@@ -163,19 +165,19 @@ def _check_kind(op: str, p: P, v):
         if isinstance(v, float) and v.is_integer():
             return int(v)
         if not _is_int(v):
-            raise bad
+            raise bad()
         return v
     if k == "num":
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise bad
+            raise bad()
         return v
     if k == "bool":
         if not isinstance(v, bool):
-            raise bad
+            raise bad()
         return v
     if k == "str":
         if not isinstance(v, str):
-            raise bad
+            raise bad()
         return v
     if k in ("pair", "padding"):
         if k == "padding" and v == "same":
@@ -186,14 +188,14 @@ def _check_kind(op: str, p: P, v):
             return v
         if isinstance(v, list) and len(v) == 2 and all(_is_int(x) for x in v):
             return list(v)
-        raise bad
+        raise bad()
     if k == "table":
         if v is None:
             return v
         if isinstance(v, list) and v and all(
                 isinstance(row, list) and row and all(_is_int(x) for x in row) for row in v):
             return v
-        raise bad
+        raise bad()
     raise AssertionError(k)
 
 
