@@ -57,6 +57,10 @@ class Cost:
     params: int = 0
     flops: int = 0
     macs: int = 0
+    # Memory besides parameters and the output, in float32 elements: buffers the module holds
+    # (for the network), scratch an evaluation allocates beyond its output (per sample).
+    buffers: int = 0
+    scratch: int = 0
 
 
 def _free(a, ins, out) -> Cost:
@@ -359,13 +363,17 @@ def _bn_module(t, a, ins, out):
 
 register(Op(
     "bn", (P("eps", "num", 1e-5, POSITIVE), P("momentum", "num", 0.1)), _same,
-    lambda a, ins, out: Cost(2 * ins[0][0]), _bn_module, family="norm", overwritable=True,
+    # running mean and variance, and the int64 batch counter (two float32s)
+    lambda a, ins, out: Cost(2 * ins[0][0], buffers=2 * ins[0][0] + 2), _bn_module,
+    family="norm", overwritable=True,
     doc="batch norm (2-D on maps, 1-D on vectors)"))
 
 register(Op(
     "lrn", (P("size", "int", 5, POSITIVE), P("alpha", "num", 1e-4), P("beta", "num", 0.75),
             P("k", "num", 2.0)),
     lambda a, ins: _need_map("lrn", ins[0]),
+    # torch's local_response_norm: the squares, padded, then averaged, as big as the input
+    lambda a, ins, out: Cost(scratch=3 * _numel(ins[0])),
     module=lambda t, a, ins, out: t.nn.LocalResponseNorm(a["size"], a["alpha"], a["beta"],
                                                          a["k"]),
     family="norm", overwritable=True, doc="local response normalisation across channels"))
@@ -534,7 +542,9 @@ def _rbf_shape(a, ins):
 
 
 register(Op("rbf", (P("out", "int", where=POSITIVE),), _rbf_shape,
-            lambda a, ins, out: Cost(0, ins[0][0] * a["out"], 0),
+            # the prototypes (out x in), and x - prototypes and its square while it runs
+            lambda a, ins, out: Cost(0, ins[0][0] * a["out"], 0, buffers=ins[0][0] * a["out"],
+                                     scratch=2 * ins[0][0] * a["out"]),
             lambda t, a, ins, out: t.layers.RBF(ins[0][0], a["out"]), family="fc",
             doc="Euclidean RBF units with fixed prototypes (a buffer, not parameters)"))
 
