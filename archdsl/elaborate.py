@@ -28,8 +28,9 @@ from .binding import bind_definition, bind_op
 from .errors import ArchError, Span, source_text
 from .evaluate import MAX_LOOP, Budget, Env, Evaluator, bind_target, compare, shape_value
 from .names import check_layer_name
-from .values import CALLABLE, DefValue, Function, IntRange, LogRange, OpValue, Partial, is_data, literal, \
-    show, unwrap
+from .values import CALLABLE, DefValue, Function, IntRange, LogRange, OpValue, Partial, is_data, \
+    literal, show, unwrap
+from .values import key as value_key
 
 MAX_NODES = 1_000_000  # IR nodes one elaboration may create (--max-nodes)
 MAX_CALL_DEPTH = 200  # nested block calls
@@ -245,9 +246,11 @@ class Elaborator:
         return self.budget.max_nodes
 
     def _sub(self) -> "Elaborator":
-        """An elaboration started by this one: same budget, same call chain."""
+        """An elaboration started by this one: same budget, call chain, block cache and cost
+        cache."""
         sub = Elaborator(budget=self.budget, cache=self.cache)
         sub.chain.extend(self.chain)
+        sub._costs = self._costs
         return sub
 
     # ================================================================== networks
@@ -288,7 +291,9 @@ class Elaborator:
     def cost(self, value, shape: tuple, span) -> dict:
         """The analysis totals of a block or op call applied to an input of `shape` (what
         flops/params/macs(...) read): elaborated on its own graph, within this budget."""
-        key = (id(value), show(value), shape)
+        # Keyed by what the call is, not by the object: `flops(r(n - 1), ...)` written three
+        # times in `r(n)` elaborates once per n, not 3^n times.
+        key = (value_key(value, self.budget.step), shape)
         if key not in self._costs:
             sub = self._sub()
             sub.graph = ir.new_graph("cost")
@@ -408,7 +413,7 @@ class Elaborator:
                 # Locate it at the label: the template's own text is not a file to point into.
                 raise ArchError(f"in the name template {{{show(m.group(1))[1:-1]}}}: "
                                 f"{e.message}", label.span) from None
-            out.append(show(value) if not isinstance(value, str) else value)
+            out.append(show(value, self.budget.step) if not isinstance(value, str) else value)
         out.append(text[pos:])
         return "".join(out)
 

@@ -57,6 +57,10 @@ class Cost:
     params: int = 0
     flops: int = 0
     macs: int = 0
+    # Memory besides parameters and the output, in float32 elements: buffers the module holds
+    # (for the network), scratch an evaluation allocates beyond its output (per sample).
+    buffers: int = 0
+    scratch: int = 0
 
 
 def _free(a, ins, out) -> Cost:
@@ -167,7 +171,9 @@ def check(op: str, p: P, v):
 
 
 def _check_kind(op: str, p: P, v):
-    bad = ArchError(f"{op}: argument '{p.name}' must be {_KIND_TEXT[p.kind]}, got {show(v)}")
+    def bad():  # written only when needed: every argument of every op passes here
+        return ArchError(f"{op}: argument '{p.name}' must be {_KIND_TEXT[p.kind]}, "
+                         f"got {show(v)}")
     k = p.kind
     if k == "any":
         return v
@@ -175,19 +181,19 @@ def _check_kind(op: str, p: P, v):
         if isinstance(v, float) and v.is_integer():
             return int(v)
         if not _is_int(v):
-            raise bad
+            raise bad()
         return v
     if k == "num":
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise bad
+            raise bad()
         return v
     if k == "bool":
         if not isinstance(v, bool):
-            raise bad
+            raise bad()
         return v
     if k == "str":
         if not isinstance(v, str):
-            raise bad
+            raise bad()
         return v
     if k in ("pair", "padding"):
         if k == "padding" and v == "same":
@@ -198,14 +204,14 @@ def _check_kind(op: str, p: P, v):
             return v
         if isinstance(v, list) and len(v) == 2 and all(_is_int(x) for x in v):
             return list(v)
-        raise bad
+        raise bad()
     if k == "table":
         if v is None:
             return v
         if isinstance(v, list) and v and all(
                 isinstance(row, list) and row and all(_is_int(x) for x in row) for row in v):
             return v
-        raise bad
+        raise bad()
     raise AssertionError(k)
 
 
@@ -382,13 +388,17 @@ def _bn_module(t, a, ins, out):
 
 register(Op(
     "bn", (P("eps", "num", 1e-5, POSITIVE), P("momentum", "num", 0.1)), _same,
-    lambda a, ins, out: Cost(2 * ins[0][0]), _bn_module, family="norm", overwritable=True,
+    # running mean and variance, and the int64 batch counter (two float32s)
+    lambda a, ins, out: Cost(2 * ins[0][0], buffers=2 * ins[0][0] + 2), _bn_module,
+    family="norm", overwritable=True,
     doc="batch norm (2-D on maps, 1-D on vectors)"))
 
 register(Op(
     "lrn", (P("size", "int", 5, POSITIVE), P("alpha", "num", 1e-4), P("beta", "num", 0.75),
             P("k", "num", 2.0)),
     lambda a, ins: _need_map("lrn", ins[0]),
+    # torch's local_response_norm: the squares, padded, then averaged, as big as the input
+    lambda a, ins, out: Cost(scratch=3 * _numel(ins[0])),
     module=lambda t, a, ins, out: t.nn.LocalResponseNorm(a["size"], a["alpha"], a["beta"],
                                                          a["k"]),
     family="norm", overwritable=True, doc="local response normalisation across channels"))
@@ -680,7 +690,9 @@ def _rbf_shape(a, ins):
 
 
 register(Op("rbf", (P("out", "int", where=POSITIVE),), _rbf_shape,
-            lambda a, ins, out: Cost(0, ins[0][0] * a["out"], 0),
+            # the prototypes (out x in), and x - prototypes and its square while it runs
+            lambda a, ins, out: Cost(0, ins[0][0] * a["out"], 0, buffers=ins[0][0] * a["out"],
+                                     scratch=2 * ins[0][0] * a["out"]),
             lambda t, a, ins, out: t.layers.RBF(ins[0][0], a["out"]), family="fc",
             doc="Euclidean RBF units with fixed prototypes (a buffer, not parameters)"))
 
