@@ -616,6 +616,11 @@ class Elaborator:
         if self.graph.number_of_nodes() >= self.max_nodes:
             raise ArchError(f"the network has more than {self.max_nodes:,} ops; "
                             f"raise the limit with --max-nodes if this is intended", span)
+        try:
+            analysis.check_counts(op, args, [self.graph.nodes[i]["shape"] for i in inputs],
+                                  tuple(shape))
+        except ArchError as e:
+            raise e.with_span(span)
         ir.add_node(self.graph, key, op=op, args=args, shape=tuple(shape), scope=scope.path,
                     span=span, aux=scope.aux)
         for port, src in enumerate(inputs):

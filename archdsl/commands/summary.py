@@ -6,7 +6,7 @@ import json
 import sys
 
 from .. import analysis
-from .common import EPILOG, add_network_args, load_network
+from .common import EPILOG, add_network_args, load_network, non_negative_int
 
 COLUMNS = (("layer", "<"), ("op", "<"), ("output", "<"), ("memory KB", ">"), ("params", ">"),
            ("flops", ">"))
@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
     add_network_args(p)
     p.add_argument("--json", action="store_true",
                    help="print the summary as JSON (its fields: docs/design.md)")
-    p.add_argument("--depth", type=int, default=None, metavar="D",
+    p.add_argument("--depth", type=non_negative_int, default=None, metavar="D",
                    help="aggregate rows by their first D path components")
     p.set_defaults(run=run)
 
