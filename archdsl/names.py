@@ -8,8 +8,13 @@ import re
 
 from .errors import ArchError
 from .syntax import RESERVED
+from .values import show
 
-_LAYER = re.compile(r"[A-Za-z0-9_]+$")
+# '#' marks archdsl's implicit merges (`add#0`); torch.fx writes a module path into Python
+# source between double quotes, so `"` and `\\` cannot be in one either.
+_NOT_IN_NAMES = {".": "'.' separates the scopes of a path", "#": "'#' marks implicit merges",
+                 '"': "torch.fx quotes module paths with it",
+                 "\\": "torch.fx quotes module paths"}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 
 # The attributes of torch.nn.Module and torch.fx.GraphModule (torch 2.x): a layer of one of
@@ -50,10 +55,19 @@ xpu zero_grad
 
 
 def check_layer_name(text: str, span=None) -> str:
-    """A statement's name, written or made by a template: letters, digits and '_', and not
-    an attribute of torch.nn.Module (it becomes one in the PyTorch module)."""
-    if not _LAYER.match(text):
-        raise ArchError(f"name {text!r} may hold only letters, digits and '_'", span)
+    """A statement's name, written or made by a template: any name torch.nn accepts for a
+    submodule (not empty, no '.': RegNet's `block1-0`, or `block`, a reserved word, written
+    quoted), except what archdsl or torch.fx give a meaning, and not an attribute of
+    torch.nn.Module (it becomes one in the PyTorch module)."""
+    if not text:
+        raise ArchError("a name must not be empty", span)
+    for ch, why in _NOT_IN_NAMES.items():
+        if ch in text:
+            raise ArchError(f"name {show(text)} must not hold {ch!r} ({why})", span)
+    if not text.isprintable():
+        raise ArchError(f"name {show(text)} must not hold control characters", span)
+    if text == "in":
+        raise ArchError("'in' cannot name a statement: `from in` is the body's input", span)
     if text in TORCH_ATTRIBUTES:
         raise ArchError(f"name {text!r} is an attribute of torch.nn.Module (a layer of "
                         f"that name would hide it); choose another", span)
