@@ -33,6 +33,24 @@ MAX_PARAMS = 2 ** 31
 MAX_MEMORY = min(64 * 2 ** 30, _machine_memory())  # bytes a run allocates: run_memory
 
 
+COUNT_LIMIT = 2 ** 63  # every count (elements, params, flops) fits a signed 64-bit integer
+
+
+def check_counts(op_name: str, args: dict, in_shapes: list, shape: tuple) -> None:
+    """Refuse an op whose output elements, parameters or flops do not fit 64 bits (torch's
+    sizes and every tool that reads a summary count in int64): `classes=10**30`, or a conv
+    on [3, 2**62, 2**62], would otherwise give numbers no network has."""
+    elements = math.prod(shape)
+    if elements >= COUNT_LIMIT:
+        raise ArchError(f"{op_name} output {list(shape)}: {elements:.3g} elements, more "
+                        f"than a 64-bit count holds (2^63)")
+    c = ops.OPS[op_name].cost(args, in_shapes, shape)
+    for what, n in (("parameters", c.params), ("flops", c.flops)):
+        if n >= COUNT_LIMIT:
+            raise ArchError(f"{op_name}: {n:.3g} {what}, more than a 64-bit count holds "
+                            f"(2^63)")
+
+
 def node_cost(g, key) -> dict:
     d = g.nodes[key]
     op = ops.OPS[d["op"]]

@@ -873,6 +873,8 @@ class Elaborator:
             raise ArchError(f"name '{key}' is already used in this network", span)
         try:
             self.budget.node(len(inputs), self.graph.number_of_nodes())
+            analysis.check_counts(op, args, [self.graph.nodes[i]["shape"] for i in inputs],
+                                  tuple(shape))
         except ArchError as e:
             raise e.with_span(span)
         ir.add_node(self.graph, key, op=op, args=args, shape=tuple(shape), scope=scope.path,

@@ -251,7 +251,8 @@ class Evaluator:
         if not isinstance(idx, int) or isinstance(idx, bool):
             raise ArchError(f"an index must be an integer, got {show(idx)}", e.span)
         if not -len(obj) <= idx < len(obj):
-            raise ArchError(f"index {idx} is out of range for a list of {len(obj)}", e.span)
+            what = "a string of" if isinstance(obj, str) else "a list of"
+            raise ArchError(f"index {idx} is out of range for {what} {len(obj)}", e.span)
         return obj[idx]
 
     def _e_Call(self, e: syntax.Call, env, s):

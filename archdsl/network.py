@@ -2,6 +2,7 @@
 IR, its cost summary and, on request, its PyTorch module."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -10,7 +11,7 @@ from .elaborate import Elaborator
 from .errors import ArchError
 from .loader import FileScope, Loader, resolve_file_argument
 from .units import count_text
-from .values import DefValue
+from .values import DefValue, is_data
 
 
 class Network:
@@ -126,20 +127,75 @@ def load(path: Optional[str] = None, *, text: Optional[str] = None, network: Opt
     """Elaborate a network from a file (or `zoo:NAME`) or from text; keyword arguments bind the
     network's parameters (`load("zoo/resnet50.arch", classes=10)`); `input_shape` replaces
     the shape of the network's `input` statement."""
+    text, path = _source_arguments(text, path)
+    if network is not None and not isinstance(network, str):
+        raise ArchError(f"network must be a name (a string), got {network!r}")
+    if max_nodes is not None and not (_is_int(max_nodes) and max_nodes > 0):
+        raise ArchError(f"max_nodes must be a positive integer, got {max_nodes!r}")
+    shape = None if input_shape is None else _input_shape(input_shape)
+    for k, v in args.items():
+        if not is_data(v) and not isinstance(v, tuple):
+            raise ArchError(f"argument {k}= must be a number, string, boolean, None or a list "
+                            f"of them, got {v!r}")
     loader = Loader()
     if text is not None:
         scope = loader.load_text(text, path or "<string>")
     else:
-        if path is None:
-            raise ArchError("load() needs a path or text=")
-        scope = loader.load_path(resolve_file_argument(str(path)))
+        scope = loader.load_path(resolve_file_argument(path))
     defn, where = choose_network(scope, network)
     value = DefValue(defn, where)
     if args:
         from .values import Partial
-        value = Partial(value, (), tuple(args.items()))
+        value = Partial(value, (), tuple((k, _as_value(v)) for k, v in args.items()))
     elab = Elaborator(max_nodes)
-    if input_shape is not None:
-        elab.input_override = tuple(input_shape)
+    elab.input_override = shape
     graph = elab.network(value, defn.span)
     return Network(graph, scope.path)
+
+
+# ---------------------------------------------------------------------- load()'s arguments
+# Checked before anything is read, each refusal an ArchError naming the argument (not a
+# TypeError from deep inside the parser or the elaborator).
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _source_arguments(text, path):
+    """(text as str or None, path as str or None): text is a str, or bytes of UTF-8 (read
+    as a file is); path a str or os.PathLike."""
+    if path is not None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise ArchError(f"path must be a string or a path, got {path!r}")
+        path = os.fspath(path)
+        if not isinstance(path, str):  # a PathLike of bytes
+            raise ArchError(f"path must be a string or a path, got {path!r}")
+    if text is None:
+        if path is None:
+            raise ArchError("load() needs a path or text=")
+        return None, path
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ArchError(f"text= is not UTF-8 (byte {e.start}: "
+                            f"0x{text[e.start]:02x})") from None
+    if not isinstance(text, str):
+        raise ArchError(f"text must be a string (or UTF-8 bytes), got {type(text).__name__}")
+    return text, path
+
+
+def _input_shape(v) -> tuple:
+    """input_shape=: (C, H, W) or (N,) of positive integers, as the `input` statement and
+    --input take."""
+    if not (isinstance(v, (list, tuple)) and len(v) in (1, 3)
+            and all(_is_int(x) and x > 0 for x in v)):
+        raise ArchError(f"input_shape must be (C, H, W) or (N,) of positive integers, "
+                        f"got {v!r}")
+    return tuple(v)
+
+
+def _as_value(v):
+    """A Python argument as a value of the language: tuples become lists."""
+    return [_as_value(x) for x in v] if isinstance(v, (list, tuple)) else v

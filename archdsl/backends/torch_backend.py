@@ -288,12 +288,15 @@ def to_torch(graph, device=None, dtype=None, memory_format=None, seed=None, fuse
     """
     if unknown:
         raise TypeError(f"to_torch() got unexpected arguments: {', '.join(unknown)}")
-    check_limits(graph, max_params, max_memory)
+    check_limits(graph, _limit("max_params", max_params), _limit("max_memory", max_memory))
     _check_names(graph)
-    dev = torch.device(device) if device is not None else None
-    if dev is not None and dev.type == "cuda" and not torch.cuda.is_available():
-        raise ArchError(f"device {device}: CUDA is not available on this machine "
-                        f"(torch {torch.__version__})")
+    dev = None if device is None else as_device(device)
+    dtype = None if dtype is None else as_dtype(dtype)
+    memory_format = None if memory_format is None else _memory_format(memory_format)
+    if seed is not None and not (_is_int(seed) and 0 <= seed < SEED_LIMIT):
+        raise ArchError(f"seed must be an integer from 0 to 2^64 - 1, got {seed!r}")
+    if not isinstance(fuse, bool):
+        raise ArchError(f"fuse must be true or false, got {fuse!r}")
     meta = dev is not None and dev.type == "meta"
     if seed is None:
         ctx = contextlib.nullcontext()
@@ -309,11 +312,77 @@ def to_torch(graph, device=None, dtype=None, memory_format=None, seed=None, fuse
         if dtype is not None:
             model = model.to(dtype=dtype)
         return model
-    if device is not None or dtype is not None:
-        model = model.to(device=device, dtype=dtype)
+    if dev is not None or dtype is not None:
+        model = model.to(device=dev, dtype=dtype)
     if memory_format is not None:
         model = model.to(memory_format=memory_format)
     return model
+
+
+# =========================================================================== arguments
+# What to_torch() accepts, checked before anything is built: each refusal is an ArchError
+# that names the argument, never torch's TypeError from deep inside `.to()`.
+
+SEED_LIMIT = 2 ** 64  # torch.manual_seed takes [0, 2^64)
+DTYPES = ("float32", "float16", "bfloat16", "float64")
+MEMORY_FORMATS = ("channels_last", "contiguous_format")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _limit(name: str, v):
+    """A limit is None (off) or a number of 0 or more; NaN would compare false and turn it
+    off without saying so."""
+    if v is None:
+        return v
+    if not isinstance(v, (int, float)) or isinstance(v, bool) or v != v or v < 0:
+        raise ArchError(f"{name} must be a number of 0 or more (or None for no limit), "
+                        f"got {v!r}")
+    return v
+
+
+def as_device(v) -> "torch.device":
+    """cpu, cuda, cuda:N (a torch.device or its name), or meta; CUDA only if available."""
+    if not isinstance(v, (str, torch.device)):
+        raise ArchError(f"device must be a string or a torch.device, got {v!r}")
+    expected = "expected cpu, cuda, cuda:N or meta"
+    try:
+        dev = torch.device(v)
+    except (RuntimeError, ValueError):
+        raise ArchError(f"device {v!r}: {expected}") from None
+    if dev.type not in ("cpu", "cuda", "meta"):
+        raise ArchError(f"device {v!r}: {expected}")
+    if dev.type != "cuda" and dev.index is not None:
+        raise ArchError(f"device {v!r}: {dev.type} takes no index ({expected})")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ArchError(f"device {v!r}: CUDA is not available on this machine "
+                            f"(torch {torch.__version__}); use cpu")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ArchError(f"device {v!r}: this machine has {torch.cuda.device_count()} "
+                            f"CUDA device(s)")
+    return dev
+
+
+def as_dtype(v) -> "torch.dtype":
+    """A floating torch.dtype, or its name ("float16"): the names compile --dtype takes."""
+    if isinstance(v, str) and v in DTYPES:
+        return getattr(torch, v)
+    if isinstance(v, torch.dtype) and v.is_floating_point:
+        return v
+    raise ArchError(f"dtype must be a floating torch.dtype or one of {', '.join(DTYPES)}, "
+                    f"got {v!r}")
+
+
+def _memory_format(v) -> "torch.memory_format":
+    if isinstance(v, str) and v in MEMORY_FORMATS:
+        return getattr(torch, v)
+    if isinstance(v, torch.memory_format):
+        return v
+    raise ArchError(f"memory_format must be a torch.memory_format or one of "
+                    f"{', '.join(MEMORY_FORMATS)}, got {v!r}")
 
 
 # =========================================================================== fusion

@@ -13,7 +13,7 @@ from ..errors import ArchError
 from ..files import atomic_write, check_writable
 from .. import analysis
 from ..progress import Progress
-from .common import EPILOG, add_limits, add_network_args, load_network
+from .common import EPILOG, add_limits, add_network_args, load_network, output, seed
 
 SUFFIXES = (".py", ".pt2", ".onnx", ".pt")
 DTYPES = ("float32", "float16", "bfloat16")  # names of torch dtypes
@@ -26,13 +26,14 @@ def add_parser(sub) -> None:
                        "it by suffix (.py source, .pt2 torch.export, .onnx, .pt state_dict).",
                        epilog=EPILOG)
     add_network_args(p)
-    p.add_argument("-o", "--output", metavar="OUT", help="write .py, .pt2, .onnx or .pt")
+    p.add_argument("-o", "--output", type=output, metavar="OUT",
+                   help="write .py, .pt2, .onnx or .pt")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--dtype", default="float32", choices=DTYPES)
     p.add_argument("--channels-last", action="store_true", help="use channels_last memory format")
     p.add_argument("--batch", type=int, default=1, metavar="B", help="dummy batch size")
     p.add_argument("--fuse", action="store_true", help="fold batch norm into convs (eval)")
-    p.add_argument("--seed", type=int, default=0, help="initialisation seed (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="initialisation seed (default 0)")
     p.add_argument("--force", action="store_true", help="overwrite an existing OUT")
     p.add_argument("--autocast", action="store_true",
                    help="keep float32 weights and run the forward under torch.autocast "
@@ -41,21 +42,16 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def _device(torch, text: str):
+def _device(text: str):
+    """cpu, cuda or cuda:N, by the rule of to_torch(device=) (but not meta: the forward
+    pass needs memory)."""
+    from ..backends.torch_backend import as_device
+    if text.strip().startswith("meta"):
+        raise ArchError(f"--device {text!r}: expected cpu, cuda or cuda:N")
     try:
-        dev = torch.device(text)
-    except (RuntimeError, ValueError):
-        raise ArchError(f"--device {text}: expected cpu or cuda (or cuda:N)") from None
-    if dev.type not in ("cpu", "cuda"):
-        raise ArchError(f"--device {text}: expected cpu or cuda (or cuda:N)")
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ArchError(f"--device {text}: CUDA is not available on this machine "
-                            f"(torch {torch.__version__}); use --device cpu")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ArchError(f"--device {text}: this machine has {torch.cuda.device_count()} "
-                            f"CUDA device(s)")
-    return dev
+        return as_device(text)
+    except ArchError as e:
+        raise ArchError(f"--{e.message}") from None
 
 
 def _check_output(args):
@@ -93,10 +89,10 @@ def _run(args, progress) -> int:
     t0 = time.perf_counter()
     progress.stage("elaborating")
     net = load_network(args)
-    max_memory = int(args.max_memory * 2 ** 30)
+    max_memory = args.max_memory  # bytes (common.gib)
     analysis.check_limits(net.graph, args.max_params, max_memory, args.batch)
 
-    device = _device(torch, args.device)
+    device = _device(args.device)
     dtype = getattr(torch, args.dtype)
     memory_format = torch.channels_last if args.channels_last else None
     model = net.to_torch(device=device, dtype=None if args.autocast else dtype,

@@ -8,7 +8,7 @@ import sys
 from ..files import check_writable
 from ..progress import Progress
 from ..render import view
-from .common import EPILOG, add_network_args, load_network
+from .common import EPILOG, add_network_args, load_network, output
 
 DESCRIPTION = (
     "Draw a network as a graphviz diagram: one cluster per scope (stem, stage, block, "
@@ -62,7 +62,7 @@ def add_parser(sub) -> None:
     r = sub.add_parser("render", help="draw the network with graphviz (svg, png, pdf, dot, ...)",
                        description=DESCRIPTION, epilog=EPILOG)
     add_network_args(r)
-    r.add_argument("-o", "--output", metavar="OUT",
+    r.add_argument("-o", "--output", type=output, metavar="OUT",
                    help="where to write: .svg .png .pdf .html .dot .graphml .json (default "
                    "NETWORK.svg in the current directory; '-' prints the DOT source)")
     r.add_argument("--depth", type=_depth, default="auto", metavar="D", help=DEPTH_HELP)

@@ -8,7 +8,7 @@ import sys
 
 from .. import tables
 from ..analysis import DTYPE_BYTES
-from .common import EPILOG, add_network_args, load_network, positive_int
+from .common import EPILOG, add_network_args, load_network, non_negative_int, positive_int
 
 
 def add_parser(sub) -> None:
@@ -26,7 +26,7 @@ def add_parser(sub) -> None:
                    help="the number type of the memory figures (default float32)")
     p.add_argument("--json", action="store_true",
                    help="print the summary as JSON (its fields: docs/design.md, 'summary --json')")
-    p.add_argument("--depth", type=int, default=None, metavar="D",
+    p.add_argument("--depth", type=non_negative_int, default=None, metavar="D",
                    help="aggregate rows by their first D path components")
     p.set_defaults(run=run)
 
