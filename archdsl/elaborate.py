@@ -23,17 +23,24 @@ from typing import Optional, Protocol
 from . import analysis, ir, ops, syntax
 from .binding import bind_definition, bind_op
 from .errors import ArchError, Span, source_text
-from .evaluate import MAX_LOOP, Budget, Env, Evaluator, compare, shape_value
-from .values import CALLABLE, DefValue, IntRange, LogRange, OpValue, is_data, literal, show, \
-    unwrap
+from .evaluate import MAX_LOOP, Budget, Env, Evaluator, bind_target, compare, shape_value
+from .values import CALLABLE, DefValue, Function, IntRange, LogRange, OpValue, is_data, literal, \
+    show, unwrap
 
 MAX_NODES = 1_000_000  # IR nodes one elaboration may create (--max-nodes)
 MAX_CALL_DEPTH = 200  # nested block calls
 
-_NAME_RE = re.compile(r"[A-Za-z0-9_]+$")
+# A statement's name is any name torch.nn accepts for a submodule (not empty, no '.': RegNet's
+# `block1-0`, or `block`, a reserved word, written quoted), except that '#' marks archdsl's
+# implicit merges (`add#0`), `in` names a body's input in `from`, and torch.fx writes a path
+# into Python source between double quotes, so `"`, `\\` and control characters cannot be
+# in one either.
+_NOT_IN_NAMES = {".": "'.' separates the scopes of a path", "#": "'#' marks implicit merges",
+                 '"': "torch.fx quotes module paths with it",
+                 "\\": "torch.fx quotes module paths"}
 # Statements that contribute the branches of what they run to a `parallel` body (and bind
 # names), rather than being a branch themselves.
-_CONTROL = (syntax.Let, syntax.For, syntax.If)
+_CONTROL = (syntax.Let, syntax.FunctionDef, syntax.For, syntax.If)
 
 
 @dataclass
@@ -119,7 +126,7 @@ class Elaborator:
         self.evaluator = Evaluator(self.budget, self.cost)
         self.eval = self.evaluator.eval
         self.graph = None
-        self.chain: list = []  # (callee name, call span)
+        self.chain: list = self.evaluator.chain  # (callee name, call span); functions' too
         self._costs: dict = {}
         self._drawing: Optional[_Drawing] = None  # while elaborating a space's point
         self.input_override: Optional[tuple] = None  # summary/compile --input C,H,W
@@ -131,7 +138,7 @@ class Elaborator:
     def _sub(self) -> "Elaborator":
         """An elaboration started by this one: same budget, same call chain."""
         sub = Elaborator(budget=self.budget)
-        sub.chain = list(self.chain)
+        sub.chain.extend(self.chain)
         return sub
 
     # ================================================================== networks
@@ -249,6 +256,11 @@ class Elaborator:
             self._drawing.point.derived[s.name] = value
         return x
 
+    def _stmt_FunctionDef(self, s, env, scope, x, branches=None):
+        # Bound in the environment it closes over, so it can call itself.
+        env.vars[s.name] = Function(s, env.file, env)
+        return x
+
     def _repeat(self, expr, env, x) -> int:
         if expr is None:
             return 1
@@ -267,14 +279,28 @@ class Elaborator:
         if not label.template:
             return label.text
         text = self._template(label, env, x)
-        if not _NAME_RE.match(text):
-            raise ArchError(f"name {text!r} may hold only letters, digits and '_'", label.span)
+        if not text:
+            raise ArchError("a name must not be empty", label.span)
+        for ch, why in _NOT_IN_NAMES.items():
+            if ch in text:
+                raise ArchError(f"name {show(text)} must not hold {ch!r} ({why})", label.span)
+        if not text.isprintable():
+            raise ArchError(f"name {show(text)} must not hold control characters", label.span)
+        if text == "in":
+            raise ArchError("'in' cannot name a statement: `from in` is the body's input",
+                            label.span)
         return text
 
     def _template(self, label, env, x) -> str:
+        """A quoted name's text with each `{EXPR}` replaced by its value; `{{` and `}}` are
+        literal braces."""
         out, pos, text = [], 0, label.text
-        for m in re.finditer(r"\{([^{}]*)\}", text):
+        for m in re.finditer(r"\{\{|\}\}|\{([^{}]*)\}", text):
             out.append(text[pos:m.start()])
+            pos = m.end()
+            if m.group(1) is None:
+                out.append(m.group(0)[0])
+                continue
             where = label.span.file + "#template"
             try:
                 expr = syntax.parse_expr(m.group(1), file=where)
@@ -286,7 +312,6 @@ class Elaborator:
                 raise ArchError(f"in the name template {{{show(m.group(1))[1:-1]}}}: "
                                 f"{e.message}", label.span) from None
             out.append(show(value) if not isinstance(value, str) else value)
-            pos = m.end()
         out.append(text[pos:])
         return "".join(out)
 
@@ -477,7 +502,7 @@ class Elaborator:
     def _stmt_For(self, s: syntax.For, env, scope, x, branches=None):
         for value in self._iterate(s, env, x):
             inner = env.child()
-            inner.vars[s.var] = value
+            bind_target(s.var, value, inner.vars, s.span)
             x = self.body(s.body, inner, scope, x, branches)
         return x
 
