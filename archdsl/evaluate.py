@@ -26,6 +26,7 @@ MAX_LOOP = 1_000_000  # iterations of one loop, range() length, `x N`, items of 
 MAX_INT = 2 ** 63  # larger numbers are an overflow error
 STEPS_PER_NODE = 20  # work budget: statements run and list items built, per allowed IR node
 MAX_FUNCTION_DEPTH = 1000  # nested calls of `let` functions
+EDGES_PER_NODE = 4  # connections between ops per allowed IR node (a chain has 1)
 
 
 class Env:
@@ -67,18 +68,22 @@ class Env:
 
 
 class Budget:
-    """The work one elaboration may do: statements run and list items built, at most
-    STEPS_PER_NODE per allowed IR node. One object, shared by the elaboration, its
-    expressions and every elaboration they start (cost functions, a space's network), so no
-    part of the work gets a fresh budget: `{ {} x 1000000 } x 1000000` and a loop of
-    `flops(...)` calls stop alike."""
+    """The work one elaboration may do (a network's, a `load`'s, an `eval`'s): IR nodes and
+    edges built, in every graph it elaborates, and steps (statements run, list items built,
+    printed or compared), at most STEPS_PER_NODE steps and EDGES_PER_NODE edges per allowed
+    node. One object, shared by the elaboration, its expressions and every elaboration they
+    start (each cost function's call, a space's network), so no part of the work gets a
+    fresh budget: `{ {} x 1000000 } x 1000000`, a loop of `flops(...)` calls and a dense
+    block of 8,000 layers stop alike. `ensure` refuses, before it starts, a repetition whose
+    least work is more than what is left."""
 
-    __slots__ = ("max_nodes", "max_steps", "steps")
+    __slots__ = ("max_nodes", "max_edges", "max_steps", "nodes", "edges", "steps")
 
     def __init__(self, max_nodes: int):
         self.max_nodes = max_nodes
+        self.max_edges = EDGES_PER_NODE * max_nodes
         self.max_steps = STEPS_PER_NODE * max_nodes
-        self.steps = 0
+        self.nodes = self.edges = self.steps = 0
 
     def step(self, n: int) -> None:
         self.steps += n
@@ -86,6 +91,42 @@ class Budget:
             raise ArchError(f"a loop runs too long: elaboration stopped after {self.max_steps:,} "
                             f"steps ({STEPS_PER_NODE} per op of --max-nodes {self.max_nodes:,}; "
                             f"raise it if this is intended)")
+
+    def node(self, edges: int, in_graph: int) -> None:
+        """Count one IR node with `edges` inputs, about to be added to a graph that holds
+        `in_graph` nodes."""
+        if self.nodes >= self.max_nodes:
+            if in_graph >= self.max_nodes:
+                raise ArchError(f"the network has more than {self.max_nodes:,} ops; raise "
+                                f"the limit with --max-nodes if this is intended")
+            raise ArchError(f"more than {self.max_nodes:,} ops built in all (cost functions' "
+                            f"calls count too); raise the limit with --max-nodes if this is "
+                            f"intended")
+        if self.edges + edges > self.max_edges:
+            raise ArchError(self._edges_message(edges))
+        self.nodes += 1
+        self.edges += edges
+
+    def ensure(self, what: str, nodes: int = 0, edges: int = 0, steps: int = 0) -> None:
+        """Refuse `what` (a repetition about to start) if it needs at least this many more
+        nodes, edges or steps than are left."""
+        if nodes > self.max_nodes - self.nodes:
+            raise ArchError(f"{what} adds at least {nodes:,} ops, more than the "
+                            f"{self.max_nodes - self.nodes:,} left of --max-nodes "
+                            f"{self.max_nodes:,}; raise it if this is intended")
+        if edges > self.max_edges - self.edges:
+            raise ArchError(f"{what}: " + self._edges_message(edges))
+        if steps > self.max_steps - self.steps:
+            raise ArchError(f"a loop runs too long: {what} takes at least {steps:,} steps, more "
+                            f"than the {self.max_steps - self.steps:,} left ({STEPS_PER_NODE} "
+                            f"per op of --max-nodes {self.max_nodes:,}; raise it if this is "
+                            f"intended)")
+
+    def _edges_message(self, edges: int) -> str:
+        return (f"{edges:,} more connections between ops would exceed the "
+                f"{self.max_edges:,} allowed ({EDGES_PER_NODE} per op of --max-nodes "
+                f"{self.max_nodes:,}, {self.max_edges - self.edges:,} left); raise it if this "
+                f"is intended")
 
 
 # ====================================================================== the evaluator

@@ -286,7 +286,9 @@ def mutated_case(draw, files=None):
 # ============================================================================ generated programs
 
 VARS = ("a", "b", "c", "n", "w", "k", "width", "depth", "growth")
-LABELS = ("stem", "head", "feat", "conv1", "layer1", "branch", "pool", "fc")
+# The last ones are attributes of torch.nn.Module, refused at the statement (issue 16.5).
+LABELS = ("stem", "head", "feat", "conv1", "layer1", "branch", "pool", "fc", "forward",
+          "training")
 BUILTINS = ("int", "round", "ceil", "floor", "min", "max", "abs", "sqrt", "len", "range", "sum")
 STD_BLOCKS = ("basic", "bottleneck", "se", "fire", "projection", "conv_relu", "basic_conv",
               "transition", "dense_layer", "plain")

@@ -1,13 +1,16 @@
-"""Statement names (README, "Names"): any name torch.nn accepts for a submodule is writable,
-quoted when it is not a plain name (torchvision's RegNet `block1-0`, MobileNetV3's `block`,
-a reserved word); the name is the IR's node key and the torch module's state_dict key.
-What torch.nn itself accepts is asked of torch.nn (`add_module`), not assumed."""
+"""Statement names (README, "Names"; archdsl/names.py): any name torch.nn accepts for a
+submodule is writable, quoted when it is not a plain name (torchvision's RegNet `block1-0`,
+MobileNetV3's `block`, a reserved word); the name is the IR's node key and the torch module's
+state_dict key. What torch.nn itself accepts is asked of torch.nn (`add_module`), not assumed.
+A name of torch.nn.Module's attributes is refused by `check` at the statement (issue 16,
+item 5), and the list the language keeps is the one the installed torch has."""
 from __future__ import annotations
 
 import pytest
 
 import archdsl
-from helpers import LOCATED, one_error, write
+from archdsl.names import TORCH_ATTRIBUTES
+from helpers import LOCATED, net, one_error, write
 
 NAMES = """network n {
   input [3, 8, 8]
@@ -61,3 +64,29 @@ def test_names_torch_or_archdsl_cannot_take_are_located_errors(tmp_path, run_cli
     if label in ('""', '"a.b"'):  # what torch.nn refuses too
         with pytest.raises(KeyError):
             nn.Module().add_module(label.strip('"'), nn.Identity())
+
+
+
+@pytest.mark.parametrize("label", ["forward", "training", "__class__", "to", '"_modules"',
+                                   '"for{w}"'])
+def test_check_refuses_a_layer_named_like_a_module_attribute(run_cli, tmp_path, label):
+    """The issue's three names, a string name and a template that makes one."""
+    f = write(tmp_path, "m.arch", net(f'let w = "ward"; {label}: conv(8)\n  relu'))
+    code, out, err = run_cli("check", f)
+    msg = one_error(code, err)
+    assert msg.startswith(f"{f}:3:") and "attribute of torch.nn.Module" in msg, msg
+
+
+def test_other_names_still_build(run_cli, tmp_path):
+    f = write(tmp_path, "m.arch", net('forward_conv: conv(8)\n  "{1}forward": relu\n  to_: gap'))
+    code, out, err = run_cli("check", f)
+    assert (code, err) == (0, ""), err
+
+
+def test_the_list_covers_the_attributes_of_the_installed_torch():
+    """What torch's own dir() says: the backend's refusal is the same set, so nothing `check`
+    accepts is refused by `compile` for its name."""
+    pytest.importorskip("torch")
+    from archdsl.backends.torch_backend import _reserved_names
+    assert _reserved_names() <= TORCH_ATTRIBUTES
+    assert {"forward", "training", "__class__", "state_dict", "to"} <= TORCH_ATTRIBUTES

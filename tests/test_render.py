@@ -1,6 +1,6 @@
 """`archdsl render`: diagrams through graphviz's own tools. The facts checked come from outside
 the renderer: graphviz parses what we write (`gvpr`, `dot`), GoogLeNet's module names are
-Table 1 of the paper (ZOO.md), ResNet-50's blocks and their parameters are torchvision's
+Table 1 of the paper (Szegedy et al. 2014), ResNet-50's blocks and their parameters are torchvision's
 state_dict layout (reference/torchvision.json)."""
 from __future__ import annotations
 
@@ -407,3 +407,13 @@ def test_to_svg_for_notebooks(torchvision_reference):
     root = ET.fromstring(svg)
     titles = {t.text for t in root.iter("{http://www.w3.org/2000/svg}title")}
     assert set(torchvision_blocks(torchvision_reference["resnet50"])) <= titles
+
+
+def test_labels_say_the_constant_scale_and_a_pool_that_leaves_the_padding_out():
+    from archdsl.render.dot import to_dot
+    g = archdsl.load(text="network n { input [4, 6, 6]; residual { conv(4); scale(0.17) }; "
+                          "a: avgpool(3, s=1, p=1, count_include_pad=false); "
+                          "b: avgpool(3, s=1, p=1) }").graph
+    dot = to_dot(g)
+    assert "scale \u00d70.17" in dot
+    assert dot.count("avgpool 3\u00d73 excl. pad") == 1 and dot.count("avgpool 3\u00d73") == 2

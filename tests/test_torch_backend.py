@@ -1,7 +1,7 @@
 """The PyTorch backend (issue 3): IR -> torch.fx GraphModule.
 
 Figures come from outside the code: torchvision's state_dict layouts, params and macs
-(reference/torchvision.json), torch's FlopCounterMode, ZOO.md (LeNet-5's C3 has 1,516
+(reference/torchvision.json), torch's FlopCounterMode, LeCun et al. 1998 (LeNet-5's C3 has 1,516
 parameters), hand-written PyTorch modules (a torchvision-style ResNet, TensorFlow's 'same'
 padding rule, LeNet-5's sum-then-scale subsampling) and the published initialisation rules.
 Big networks are built on the meta device (layout and FlopCounterMode need shapes only);
@@ -100,7 +100,7 @@ def test_lenet5_c3_connection_table():
     net = archdsl.load("zoo:lenet5")
     model = net.to_torch(seed=0)
     c3 = next(m for m in model.modules() if isinstance(m, torch_layers.TableConv2d))
-    assert sum(p.numel() for p in c3.parameters()) == 1516  # ZOO.md / LeCun et al. 1998
+    assert sum(p.numel() for p in c3.parameters()) == 1516  # LeCun et al. 1998
     assert sum(p.numel() for p in model.parameters()) == 60000
     # The table conv equals a dense conv whose missing connections are zero.
     x = torch.randn(2, 6, 14, 14)
@@ -331,6 +331,79 @@ network t { input [4, 6, 6]
   relu }""")
     model = net.to_torch(seed=0)
     assert any(isinstance(m, torch_layers.DropPath) for m in model.modules())
+
+
+# An activation statement -> its definition as its paper writes it (ReLU6: Krizhevsky 2010,
+# MobileNetV2; hard sigmoid: Howard et al. 2019; SiLU: Elfwing et al. 2018; GELU and its tanh
+# approximation: Hendrycks and Gimpel 2016).
+ACTIVATIONS = {
+    "relu6": lambda x: x.clamp(0, 6),
+    "hardtanh(min=-0.5, max=2)": lambda x: x.clamp(-0.5, 2),
+    "hardtanh": lambda x: x.clamp(-1, 1),
+    "hardsigmoid": lambda x: (x + 3).clamp(0, 6) / 6,
+    "silu": lambda x: x * torch.sigmoid(x),
+    "gelu": lambda x: 0.5 * x * (1 + torch.erf(x / math.sqrt(2))),
+    'gelu(approximate="tanh")': lambda x: 0.5 * x * (
+        1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))),
+}
+
+
+@pytest.mark.parametrize("stmt", sorted(ACTIVATIONS))
+def test_activation_is_its_definition_forward_and_backward(stmt):
+    # after a batch norm, so the activation runs in place where it has `inplace`
+    net = archdsl.load(text=f"network t {{ input [3, 6, 6]\n c: conv(4, k=3, p=1); n: bn; "
+                            f"act: {stmt} }}")
+    model = net.to_torch(seed=0).eval()
+    x = (4 * torch.randn(2, 3, 6, 6)).requires_grad_()
+    model(x).square().sum().backward()
+    x2 = x.detach().clone().requires_grad_()
+    expect = ACTIVATIONS[stmt](model.n(model.c(x2)))
+    expect.square().sum().backward()
+    with torch.no_grad():
+        assert torch.allclose(model(x), expect, atol=1e-5)
+    assert torch.allclose(x.grad, x2.grad, atol=1e-4)
+
+
+def _torchvision_channel_shuffle(x, groups):
+    # torchvision/models/shufflenetv2.py's channel_shuffle, as written there
+    batchsize, num_channels, height, width = x.size()
+    channels_per_group = num_channels // groups
+    x = x.view(batchsize, groups, channels_per_group, height, width)
+    x = torch.transpose(x, 1, 2).contiguous()
+    return x.view(batchsize, num_channels, height, width)
+
+
+def test_channel_halves_and_shuffle_compute_shufflenets_unit():
+    # ShuffleNetV2's stride-1 unit: x1, x2 = x.chunk(2, dim=1); cat(x1, branch2(x2)); shuffle
+    net = archdsl.load(text="""network t { input [8, 5, 5]
+  parallel concat {
+    channels(0, 4)
+    { channels(4); b: { conv(4); bn; relu; conv(4, k=3, p=1, groups=4); bn } }
+  }
+  channel_shuffle(2) }""")
+    model = net.to_torch(seed=0).eval()
+    x = torch.randn(2, 8, 5, 5)
+    x1, x2 = x.chunk(2, dim=1)
+    branch = x2
+    for i in range(5):
+        branch = model.get_submodule(f"b.{i}")(branch)
+    expect = _torchvision_channel_shuffle(torch.cat((x1, branch), dim=1), 2)
+    with torch.no_grad():
+        assert torch.equal(model(x), expect)
+    # the permutation itself: channel g * (C / groups) + i goes to i * groups + g
+    shuffled = model.get_submodule("2")(torch.arange(8.0).view(1, 8, 1, 1)).flatten()
+    assert shuffled.tolist() == [0, 4, 1, 5, 2, 6, 3, 7]
+
+
+def test_an_activation_after_a_channel_slice_never_writes_into_the_input():
+    net = archdsl.load(text="""network t { input [4, 3, 3]
+  a: conv(4)
+  parallel concat { { channels(0, 2); relu }; channels(0, 4) } }""")
+    model = net.to_torch(seed=0).eval()
+    x = torch.randn(1, 4, 3, 3)
+    a = model.a(x)
+    with torch.no_grad():
+        assert torch.equal(model(x), torch.cat([F.relu(a[:, :2]), a], 1))
 
 
 def test_dropout_is_off_in_eval():

@@ -160,6 +160,21 @@ class ScaledTanh(nn.Module):
         return f"a={self.a!r}, s={self.s!r}"
 
 
+class Scale(nn.Module):
+    """x * k for a constant k: Inception-ResNet's scaling of a residual branch (timm's
+    `out * self.scale + x`)."""
+
+    def __init__(self, k):
+        super().__init__()
+        self.k = k
+
+    def forward(self, x):
+        return x * self.k
+
+    def extra_repr(self):
+        return f"k={self.k!r}"
+
+
 class Subsample(nn.Module):
     """LeNet-5's trainable subsampling: the sum of each k x k window (the paper adds the four
     inputs) times a learned per-channel coefficient, plus a per-channel bias (2 parameters
@@ -227,6 +242,21 @@ class DropPath(nn.Module):
 
     def extra_repr(self):
         return f"p={self.p!r}"
+
+
+class Channels(nn.Module):
+    """The input's channels start <= c < stop: a view, as torch's `chunk` along channels
+    gives (ShuffleNetV2's halves)."""
+
+    def __init__(self, start, stop):
+        super().__init__()
+        self.start, self.stop = start, stop
+
+    def forward(self, x):
+        return x[:, self.start:self.stop]
+
+    def extra_repr(self):
+        return f"{self.start}, {self.stop}"
 
 
 class Resize(nn.Module):
