@@ -34,7 +34,7 @@ ZOO_NAME = {"resnext50_32x4d": "resnext50"}
 # Reference entries whose zoo network is not written yet (issue 13; /work/notes/zoo-plan.md
 # says what each family needs). Remove a name when its zoo file arrives.
 NOT_YET_WRITTEN = frozenset(
-    ["mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small"]
+    ["mobilenet_v2"]
     + [f"shufflenet_v2_{w}" for w in ("x0_5", "x1_0", "x1_5", "x2_0")]
     + [f"regnet_{k}_{s}" for k in "xy" for s in ("400mf", "800mf", "1_6gf", "3_2gf", "8gf",
                                                     "16gf", "32gf")] + ["regnet_y_128gf"]
