@@ -38,7 +38,6 @@ NOT_YET_WRITTEN = frozenset(
     + [f"shufflenet_v2_{w}" for w in ("x0_5", "x1_0", "x1_5", "x2_0")]
     + [f"regnet_{k}_{s}" for k in "xy" for s in ("400mf", "800mf", "1_6gf", "3_2gf", "8gf",
                                                     "16gf", "32gf")] + ["regnet_y_128gf"]
-    + [f"efficientnet_{v}" for v in ("v2_s", "v2_m", "v2_l")]
     + [f"convnext_{s}" for s in ("tiny", "small", "base", "large")]
 )
 
