@@ -31,12 +31,10 @@ REFERENCES = {**json.loads(REFERENCE.read_text()), **json.loads(TIMM_REFERENCE.r
 # Reference name -> zoo name, where they differ (ZOO.md part A names this one `resnext50`).
 ZOO_NAME = {"resnext50_32x4d": "resnext50"}
 
-# Reference entries whose zoo network is not written yet (issue 13; /work/notes/zoo-plan.md
-# says what each family needs). Remove a name when its zoo file arrives.
+# Reference entries whose zoo network is not written yet (issue 13). Remove a name when its zoo file arrives.
 NOT_YET_WRITTEN = frozenset(
-    ["mobilenet_v3_large", "mobilenet_v3_small"]
-    + [f"efficientnet_{v}" for v in ("b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "v2_s",
-                                     "v2_m", "v2_l")]
+    [f"efficientnet_{v}" for v in ("b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "v2_s",
+                                   "v2_m", "v2_l")]
 )
 
 # The probe compares within 1e-4 relative, as tests/reference/README.md says; a logit that
