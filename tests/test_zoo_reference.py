@@ -111,7 +111,7 @@ def layout_from_ir(graph) -> dict:
             out[f"{key}.weight"] = [a["out"], cin // a["groups"], kh, kw]
             if a["bias"]:
                 out[f"{key}.bias"] = [a["out"]]
-        elif op in ("fc", "linear"):  # nn.Linear over the last dimension
+        elif op in ("fc", "linear_last"):  # nn.Linear over the last dimension
             cin = graph.nodes[preds[0]]["shape"][-1]
             out[f"{key}.weight"] = [a["out"], cin]
             if a["bias"]:
