@@ -157,7 +157,8 @@ class Workspace:
         about = None
         if a.scope is not None and word is not None:
             about = _definition_hover(a, word[0], line)
-        if about is not None and a.scope.lookup(word[0])[0].kind == "network":
+        entry = a.scope.lookup(word[0]) if about is not None else None
+        if entry is not None and entry[0].kind == "network":
             about = "\n\n".join([about] + self._network_totals(word[0]))
         module = _module(a)
         stmt = None if module is None else _statement_at(module, line, col)
