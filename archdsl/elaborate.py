@@ -586,8 +586,8 @@ class Elaborator:
                 full = paths[inner_paths] = path + tuple(prefix + p for p in inner_paths)
             nodes.append((key, {"op": op, "args": dict(args), "shape": shape, "scope": full,
                                 "span": span, "aux": aux}))
-            edges.extend((x if src is None else prefix + src, key, {"port": port})
-                         for port, src in enumerate(inputs))
+            for port, src in enumerate(inputs):
+                edges.append((x if src is None else prefix + src, key, {"port": port}))
         g.add_nodes_from(nodes)  # in bulk: half the time of `_add` per node
         g.add_edges_from(edges)
         self._added.extend(key for key, _ in nodes)
