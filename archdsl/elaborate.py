@@ -26,17 +26,18 @@ from typing import Optional, Protocol
 from . import analysis, ir, ops, syntax
 from .binding import bind_definition, bind_op
 from .errors import ArchError, Span, source_text
-from .evaluate import MAX_LOOP, Budget, Env, Evaluator, compare, shape_value
-from .values import CALLABLE, DefValue, IntRange, LogRange, OpValue, Partial, is_data, literal, \
-    show, unwrap
+from .evaluate import MAX_LOOP, Budget, Env, Evaluator, bind_target, compare, shape_value
+from .names import check_layer_name
+from .values import CALLABLE, DefValue, Function, IntRange, LogRange, OpValue, Partial, is_data, \
+    literal, show, unwrap
+from .values import key as value_key
 
 MAX_NODES = 1_000_000  # IR nodes one elaboration may create (--max-nodes)
 MAX_CALL_DEPTH = 200  # nested block calls
 
-_NAME_RE = re.compile(r"[A-Za-z0-9_]+$")
 # Statements that contribute the branches of what they run to a `parallel` body (and bind
 # names), rather than being a branch themselves.
-_CONTROL = (syntax.Let, syntax.For, syntax.If)
+_CONTROL = (syntax.Let, syntax.FunctionDef, syntax.For, syntax.If)
 
 
 @dataclass
@@ -232,7 +233,7 @@ class Elaborator:
         self.evaluator = Evaluator(self.budget, self.cost)
         self.eval = self.evaluator.eval
         self.graph = None
-        self.chain: list = []  # (callee name, call span)
+        self.chain: list = self.evaluator.chain  # (callee name, call span); functions' too
         self._costs: dict = {}
         self._drawing: Optional[_Drawing] = None  # while elaborating a space's point
         self.input_override: Optional[tuple] = None  # summary/compile --input C,H,W
@@ -245,9 +246,11 @@ class Elaborator:
         return self.budget.max_nodes
 
     def _sub(self) -> "Elaborator":
-        """An elaboration started by this one: same budget, same call chain."""
+        """An elaboration started by this one: same budget, call chain, block cache and cost
+        cache."""
         sub = Elaborator(budget=self.budget, cache=self.cache)
-        sub.chain = list(self.chain)
+        sub.chain.extend(self.chain)
+        sub._costs = self._costs
         return sub
 
     # ================================================================== networks
@@ -288,7 +291,9 @@ class Elaborator:
     def cost(self, value, shape: tuple, span) -> dict:
         """The analysis totals of a block or op call applied to an input of `shape` (what
         flops/params/macs(...) read): elaborated on its own graph, within this budget."""
-        key = (id(value), show(value), shape)
+        # Keyed by what the call is, not by the object: `flops(r(n - 1), ...)` written three
+        # times in `r(n)` elaborates once per n, not 3^n times.
+        key = (value_key(value, self.budget.step), shape)
         if key not in self._costs:
             sub = self._sub()
             sub.graph = ir.new_graph("cost")
@@ -365,6 +370,11 @@ class Elaborator:
             self._drawing.point.derived[s.name] = value
         return x
 
+    def _stmt_FunctionDef(self, s, env, scope, x, branches=None):
+        # Bound in the environment it closes over, so it can call itself.
+        env.vars[s.name] = Function(s, env.file, env)
+        return x
+
     def _repeat(self, expr, env, x) -> int:
         if expr is None:
             return 1
@@ -380,17 +390,19 @@ class Elaborator:
     def _label(self, label: Optional[syntax.Label], env, x) -> Optional[str]:
         if label is None:
             return None
-        if not label.template:
-            return label.text
-        text = self._template(label, env, x)
-        if not _NAME_RE.match(text):
-            raise ArchError(f"name {text!r} may hold only letters, digits and '_'", label.span)
-        return text
+        text = self._template(label, env, x) if label.template else label.text
+        return check_layer_name(text, label.span)
 
     def _template(self, label, env, x) -> str:
+        """A quoted name's text with each `{EXPR}` replaced by its value; `{{` and `}}` are
+        literal braces."""
         out, pos, text = [], 0, label.text
-        for m in re.finditer(r"\{([^{}]*)\}", text):
+        for m in re.finditer(r"\{\{|\}\}|\{([^{}]*)\}", text):
             out.append(text[pos:m.start()])
+            pos = m.end()
+            if m.group(1) is None:
+                out.append(m.group(0)[0])
+                continue
             where = label.span.file + "#template"
             try:
                 expr = syntax.parse_expr(m.group(1), file=where)
@@ -401,13 +413,14 @@ class Elaborator:
                 # Locate it at the label: the template's own text is not a file to point into.
                 raise ArchError(f"in the name template {{{show(m.group(1))[1:-1]}}}: "
                                 f"{e.message}", label.span) from None
-            out.append(show(value) if not isinstance(value, str) else value)
-            pos = m.end()
+            out.append(show(value, self.budget.step) if not isinstance(value, str) else value)
         out.append(text[pos:])
         return "".join(out)
 
     def _stmt_Apply(self, s: syntax.Apply, env, scope, x):
         n = self._repeat(s.repeat, env, x)
+        if n > 1:
+            self._ensure(s.repeat, f"x {n:,}", n, (s,), env)
         name = self._label(s.label, env, x)
         if s.repeat is not None and name is not None:
             # `name: f x N` makes `name` a scope holding N positions, like nn.Sequential.
@@ -614,6 +627,8 @@ class Elaborator:
 
     def _stmt_Group(self, s: syntax.Group, env, scope, x):
         n = self._repeat(s.repeat, env, x)
+        if n > 1:
+            self._ensure(s.repeat, f"x {n:,}", n, s.body, env, steps=1 + len(s.body))
         name = self._label(s.label, env, x)
         if name is None:
             for _ in range(n):
@@ -631,6 +646,23 @@ class Elaborator:
                 out = self.body(s.body, env.child(), sub, out)
         self._register(scope, name, out, s.span)
         return out
+
+    def _ensure(self, where, what: str, count: int, body, env, steps: int = 0,
+                extra_nodes: int = 0, edges: int = 0) -> None:
+        """Refuse a repetition of `body` `count` times before it starts when its least work
+        (`steps` per run, the ops `body` adds at least, plus `extra_nodes` and `edges`) is
+        more than what is left of the budget. Reading the body for its least ops is skipped
+        when even the largest bound it can give would fit."""
+        budget = self.budget
+        nodes = extra_nodes
+        if count * _BOUND_QUOTA > budget.max_nodes - budget.nodes - extra_nodes:
+            nodes += count * least_ops(body, env)
+        try:
+            # Every op the body adds has an input at least; the merges' inputs are in `edges`.
+            budget.ensure(what, nodes=nodes, edges=edges + nodes - extra_nodes,
+                          steps=count * steps)
+        except ArchError as e:
+            raise e.with_span(where.span)
 
     # -- merges
     def merge(self, kind: str, outs: list, scope: Scope, span) -> str:
@@ -675,7 +707,15 @@ class Elaborator:
 
     def _stmt_Dense(self, s: syntax.Dense, env, scope, x):
         features = [x]
-        for value in self._iterate(s, env, x):
+        values = self._iterate(s, env, x)
+        n = len(values)
+        if n > 1:
+            # Layer i reads the concat of the i + 1 features before it: the connections
+            # grow with the square of the layers, so they are counted before any is built.
+            merges = (n - 1) * (n + 2) // 2 + n + 1
+            self._ensure(s.iterable, f"a dense loop of {n:,} layers", n, s.body, env,
+                         steps=1 + len(s.body), extra_nodes=n, edges=merges)
+        for value in values:
             inner = env.child()
             inner.vars[s.var] = value
             feed = self.merge("concat", features, scope, s.span)
@@ -690,9 +730,13 @@ class Elaborator:
         return it
 
     def _stmt_For(self, s: syntax.For, env, scope, x, branches=None):
-        for value in self._iterate(s, env, x):
+        values = self._iterate(s, env, x)
+        if len(values) > 1:
+            self._ensure(s.iterable, f"a loop of {len(values):,} iterations", len(values),
+                         s.body, env, steps=1 + len(s.body))
+        for value in values:
             inner = env.child()
-            inner.vars[s.var] = value
+            bind_target(s.var, value, inner.vars, s.span)
             x = self.body(s.body, inner, scope, x, branches)
         return x
 
@@ -832,9 +876,12 @@ class Elaborator:
     def _add(self, key, op, args, shape, scope: Scope, span, inputs):
         if key in self.graph or key in self.graph.graph["scopes"]:
             raise ArchError(f"name '{key}' is already used in this network", span)
-        if self.graph.number_of_nodes() >= self.max_nodes:
-            raise ArchError(f"the network has more than {self.max_nodes:,} ops; "
-                            f"raise the limit with --max-nodes if this is intended", span)
+        try:
+            self.budget.node(len(inputs), self.graph.number_of_nodes())
+            analysis.check_counts(op, args, [self.graph.nodes[i]["shape"] for i in inputs],
+                                  tuple(shape))
+        except ArchError as e:
+            raise e.with_span(span)
         ir.add_node(self.graph, key, op=op, args=args, shape=tuple(shape), scope=scope.path,
                     span=span, aux=scope.aux)
         self._added.append(key)
@@ -847,6 +894,87 @@ _STMT = {getattr(syntax, name[6:]): fn for name, fn in vars(Elaborator).items()
          if name.startswith("_stmt_")}
 _KEYWORD = {syntax.ParamStmt: "param", syntax.Require: "require",
             syntax.SpaceNetwork: "network"}
+
+
+# ====================================================================== least ops of a body
+
+_BOUND_QUOTA = 200  # statements one bound reads: the bound it gives is then at most this many
+_BOUND_DEPTH = 8  # nested block calls one bound follows
+
+
+def least_ops(stmts, env: Env) -> int:
+    """A lower bound of the ops that running `stmts` in `env` adds, read from their text
+    (an op call adds one; a block call what its body adds at least; loops, `x N` and names
+    bound inside the body count 0, since they may add none). A partial reading is still a
+    lower bound, so at most _BOUND_QUOTA statements are read."""
+    def resolve(name):
+        try:
+            return env.lookup(name)
+        except KeyError:
+            return None
+    return _least(stmts, resolve, _bound_here(stmts), [_BOUND_QUOTA], 0)
+
+
+def _least(stmts, resolve, shadowed, left, depth) -> int:
+    total = 0
+    for s in stmts:
+        if left[0] <= 0:
+            break
+        left[0] -= 1
+        kind = type(s)
+        if kind is syntax.Aux:
+            s, kind = s.target, type(s.target)
+        if kind is syntax.Apply and s.repeat is None and s.callee not in shadowed:
+            total += _least_call(resolve(s.callee), left, depth)
+        elif kind is syntax.Group and s.repeat is None:
+            total += _least(s.body, resolve, shadowed, left, depth)
+        elif kind is syntax.Parallel:
+            total += _least(s.body, resolve, shadowed, left, depth)
+        elif kind is syntax.Residual:  # its add joins two outputs: one op at least
+            total += 1 + _least(s.body, resolve, shadowed, left, depth) + _least(
+                s.shortcut or (), resolve, shadowed, left, depth)
+        elif kind is syntax.If:
+            total += min(_least(s.then, resolve, shadowed, left, depth),
+                         _least(s.other or (), resolve, shadowed, left, depth))
+    return total
+
+
+def _least_call(value, left, depth) -> int:
+    if not isinstance(value, CALLABLE):
+        return 0
+    target = unwrap(value)[0]
+    if isinstance(target, OpValue):
+        return 1
+    if (isinstance(target, DefValue) and isinstance(target.defn, syntax.BlockDef)
+            and depth < _BOUND_DEPTH):
+        defn = target.defn
+        file_env = Env(target.scope)
+
+        def resolve(name):
+            try:
+                return file_env.lookup(name)
+            except KeyError:
+                return None
+        shadowed = _bound_here(defn.body) | {p.name for p in defn.params}
+        return _least(defn.body, resolve, shadowed, left, depth + 1)
+    return 0
+
+
+def _bound_here(stmts) -> set:
+    """Names a body binds itself (let, loop variables, at any depth): what they call is
+    known only when it runs."""
+    names, todo = set(), list(stmts)
+    while todo:
+        s = todo.pop()
+        if isinstance(s, (syntax.Let, syntax.For, syntax.Dense)):
+            for attr in ("name", "var", "names"):
+                value = getattr(s, attr, None)
+                names.update([value] if isinstance(value, str) else value or ())
+        for attr in ("body", "then", "other", "shortcut"):
+            todo.extend(getattr(s, attr, None) or ())
+        if isinstance(s, syntax.Aux):
+            todo.append(s.target)
+    return names
 
 
 # ====================================================================== domains and requires

@@ -17,13 +17,16 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from . import ops, syntax
+from .binding import MISSING, bind
 from .errors import ArchError
 from .loader import FileScope
-from .values import CALLABLE, DefValue, IntRange, LogRange, OpValue, Partial, show
+from .values import CALLABLE, DefValue, Function, IntRange, LogRange, OpValue, Partial, equal, show
 
 MAX_LOOP = 1_000_000  # iterations of one loop, range() length, `x N`, items of a list
 MAX_INT = 2 ** 63  # larger numbers are an overflow error
 STEPS_PER_NODE = 20  # work budget: statements run and list items built, per allowed IR node
+MAX_FUNCTION_DEPTH = 1000  # nested calls of `let` functions
+EDGES_PER_NODE = 4  # connections between ops per allowed IR node (a chain has 1)
 
 
 class Env:
@@ -55,6 +58,8 @@ class Env:
             env = env.parent
         entry = self.file.lookup(name)
         if entry is not None:
+            if isinstance(entry[0], syntax.FunctionDef):
+                return Function(entry[0], entry[1])
             return DefValue(entry[0], entry[1])
         op = ops.lookup(name)
         if op is not None:
@@ -63,18 +68,22 @@ class Env:
 
 
 class Budget:
-    """The work one elaboration may do: statements run and list items built, at most
-    STEPS_PER_NODE per allowed IR node. One object, shared by the elaboration, its
-    expressions and every elaboration they start (cost functions, a space's network), so no
-    part of the work gets a fresh budget: `{ {} x 1000000 } x 1000000` and a loop of
-    `flops(...)` calls stop alike."""
+    """The work one elaboration may do (a network's, a `load`'s, an `eval`'s): IR nodes and
+    edges built, in every graph it elaborates, and steps (statements run, list items built,
+    printed or compared), at most STEPS_PER_NODE steps and EDGES_PER_NODE edges per allowed
+    node. One object, shared by the elaboration, its expressions and every elaboration they
+    start (each cost function's call, a space's network), so no part of the work gets a
+    fresh budget: `{ {} x 1000000 } x 1000000`, a loop of `flops(...)` calls and a dense
+    block of 8,000 layers stop alike. `ensure` refuses, before it starts, a repetition whose
+    least work is more than what is left."""
 
-    __slots__ = ("max_nodes", "max_steps", "steps")
+    __slots__ = ("max_nodes", "max_edges", "max_steps", "nodes", "edges", "steps")
 
     def __init__(self, max_nodes: int):
         self.max_nodes = max_nodes
+        self.max_edges = EDGES_PER_NODE * max_nodes
         self.max_steps = STEPS_PER_NODE * max_nodes
-        self.steps = 0
+        self.nodes = self.edges = self.steps = 0
 
     def step(self, n: int) -> None:
         self.steps += n
@@ -82,6 +91,42 @@ class Budget:
             raise ArchError(f"a loop runs too long: elaboration stopped after {self.max_steps:,} "
                             f"steps ({STEPS_PER_NODE} per op of --max-nodes {self.max_nodes:,}; "
                             f"raise it if this is intended)")
+
+    def node(self, edges: int, in_graph: int) -> None:
+        """Count one IR node with `edges` inputs, about to be added to a graph that holds
+        `in_graph` nodes."""
+        if self.nodes >= self.max_nodes:
+            if in_graph >= self.max_nodes:
+                raise ArchError(f"the network has more than {self.max_nodes:,} ops; raise "
+                                f"the limit with --max-nodes if this is intended")
+            raise ArchError(f"more than {self.max_nodes:,} ops built in all (cost functions' "
+                            f"calls count too); raise the limit with --max-nodes if this is "
+                            f"intended")
+        if self.edges + edges > self.max_edges:
+            raise ArchError(self._edges_message(edges))
+        self.nodes += 1
+        self.edges += edges
+
+    def ensure(self, what: str, nodes: int = 0, edges: int = 0, steps: int = 0) -> None:
+        """Refuse `what` (a repetition about to start) if it needs at least this many more
+        nodes, edges or steps than are left."""
+        if nodes > self.max_nodes - self.nodes:
+            raise ArchError(f"{what} adds at least {nodes:,} ops, more than the "
+                            f"{self.max_nodes - self.nodes:,} left of --max-nodes "
+                            f"{self.max_nodes:,}; raise it if this is intended")
+        if edges > self.max_edges - self.edges:
+            raise ArchError(f"{what}: " + self._edges_message(edges))
+        if steps > self.max_steps - self.steps:
+            raise ArchError(f"a loop runs too long: {what} takes at least {steps:,} steps, more "
+                            f"than the {self.max_steps - self.steps:,} left ({STEPS_PER_NODE} "
+                            f"per op of --max-nodes {self.max_nodes:,}; raise it if this is "
+                            f"intended)")
+
+    def _edges_message(self, edges: int) -> str:
+        return (f"{edges:,} more connections between ops would exceed the "
+                f"{self.max_edges:,} allowed ({EDGES_PER_NODE} per op of --max-nodes "
+                f"{self.max_nodes:,}, {self.max_edges - self.edges:,} left); raise it if this "
+                f"is intended")
 
 
 # ====================================================================== the evaluator
@@ -94,6 +139,13 @@ class Evaluator:
     def __init__(self, budget: Budget, cost: Callable):
         self.budget = budget
         self.cost = cost
+        self.chain: list = []  # (name, call span) of the block and function calls around
+        self.depth = 0  # nested function calls
+
+    @staticmethod
+    def file_env(scope: FileScope) -> Env:
+        """The environment of a file's top level: its definitions, the stdlib, the ops."""
+        return Env(scope)
 
     def eval(self, e, env: Env, in_shape):
         try:
@@ -173,7 +225,7 @@ class Evaluator:
         left = self.eval(e.first, env, s)
         for op, expr in e.rest:
             right = self.eval(expr, env, s)
-            if not compare(op, left, right, e.span):
+            if not compare(op, left, right, e.span, self.budget.step):
                 return False
             left = right
         return True
@@ -199,7 +251,8 @@ class Evaluator:
         if not isinstance(idx, int) or isinstance(idx, bool):
             raise ArchError(f"an index must be an integer, got {show(idx)}", e.span)
         if not -len(obj) <= idx < len(obj):
-            raise ArchError(f"index {idx} is out of range for a list of {len(obj)}", e.span)
+            what = "a string of" if isinstance(obj, str) else "a list of"
+            raise ArchError(f"index {idx} is out of range for {what} {len(obj)}", e.span)
         return obj[idx]
 
     def _e_Call(self, e: syntax.Call, env, s):
@@ -216,12 +269,95 @@ class Evaluator:
                 self.budget.step(len(value))
             return value
         func = self.eval(e.func, env, s)
+        if isinstance(func, Function):
+            args, kwargs = self.args(e.args, env, s)
+            return self.call_function(func, args, kwargs, e.span)
         if not isinstance(func, CALLABLE):
             raise ArchError(f"{show(func)} is not callable", e.span)
         args, kwargs = self.args(e.args, env, s)
         if isinstance(func, Partial):
             return func.bind(args, kwargs)
         return Partial(func, tuple(args), tuple(kwargs.items()), e.span)
+
+
+    def call_function(self, fn: Function, args, kwargs, span):
+        """The value of a `let` function's expression with its parameters bound (defaults
+        may use the parameters before them) in the environment it was written in."""
+        self.budget.step(1)
+        if self.depth >= MAX_FUNCTION_DEPTH:
+            raise ArchError(f"recursion too deep: more than {MAX_FUNCTION_DEPTH} nested function "
+                            f"calls (calling {fn.name})", span)
+        env = (fn.env or self.file_env(fn.scope)).child()
+
+        def default(p, bound):
+            return MISSING if p.default is None else self.eval(p.default, env, None)
+
+        bind(fn.name, fn.defn.params, args, kwargs, span, default, into=env.vars)
+        self.chain.append((fn.name, span))
+        self.depth += 1
+        try:
+            # Pure: the body sees no statement's input (`in.c`), only its parameters.
+            return self.eval(fn.defn.body, env, None)
+        except ArchError as err:
+            raise err.with_chain(tuple(self.chain))
+        finally:
+            self.depth -= 1
+            self.chain.pop()
+
+    def _e_Slice(self, e, env, s):
+        obj = self.eval(e.obj, env, s)
+        if not isinstance(obj, (list, str)):
+            raise ArchError(f"cannot slice {show(obj)}", e.span)
+        bounds = []
+        for part in (e.lo, e.hi, e.step):
+            v = None if part is None else self.eval(part, env, s)
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
+                raise ArchError(f"a slice bound must be an integer or none, got {show(v)}",
+                                part.span)
+            bounds.append(v)
+        if bounds[2] == 0:
+            raise ArchError("a slice step must not be zero", e.step.span)
+        value = obj[slice(*bounds)]
+        if isinstance(value, list):
+            value = list(value)  # a slice of range() is a plain list
+            self.budget.step(len(value))
+        return value
+
+    def _e_Comprehension(self, e, env, s):
+        out: list = []
+        self._clauses(e, 0, env, s, out)
+        return out
+
+    def _clauses(self, e, i, env, s, out):
+        """Clause i of a comprehension (its `for`, then its `if`s) around the next ones."""
+        if i == len(e.clauses):
+            if len(out) >= MAX_LOOP:
+                raise ArchError(f"list too large: more than {MAX_LOOP:,} items", e.span)
+            out.append(self.eval(e.elt, env, s))
+            return
+        clause = e.clauses[i]
+        items = self.eval(clause.iterable, env, s)
+        if not isinstance(items, list):
+            raise ArchError(f"for ... in needs a list or range(), got {show(items)}",
+                            clause.iterable.span)
+        for item in items:
+            self.budget.step(1)
+            inner = env.child()
+            bind_target(clause.target, item, inner.vars, clause.span)
+            if all(truth(self.eval(c, inner, s), c.span) for c in clause.conds):
+                self._clauses(e, i + 1, inner, s, out)
+
+
+def bind_target(target, value, into: dict, span) -> None:
+    """Bind a `for` target (a name, or a tuple of targets) to one item, destructuring lists:
+    `for (w, d) in zip(ws, ds)`."""
+    if isinstance(target, str):
+        into[target] = value
+        return
+    if not isinstance(value, list) or len(value) != len(target):
+        raise ArchError(f"cannot unpack {show(value)} into {len(target)} names", span)
+    for t, v in zip(target, value):
+        bind_target(t, v, into, span)
 
 
 # One method per expression node, found by the node's class name (`_e_Call` for syntax.Call).
@@ -309,12 +445,13 @@ def arith(op: str, a, b, span):
     return checked(r, span)
 
 
-def compare(op, a, b, span) -> bool:
+def compare(op, a, b, span, step=None) -> bool:
+    """`a OP b`; == and != by `values.equal` (`step` counts the items it visits)."""
     if op in ("==", "!="):
-        # a list is a list (also when it is a range's); true is not 1
-        same = a == b and (type(a) is type(b) or isinstance(a, list) and isinstance(b, list)) or (
-            isinstance(a, (int, float)) and isinstance(b, (int, float))
-            and not isinstance(a, bool) and not isinstance(b, bool) and a == b)
+        try:
+            same = equal(a, b, step)
+        except ArchError as e:
+            raise e.with_span(span)
         return same if op == "==" else not same
     number(a, f"'{op}'", span)
     number(b, f"'{op}'", span)
@@ -396,9 +533,63 @@ def _int(x, span):
     return int(x)
 
 
+def _positive_log(fn):
+    def log(x, span):
+        if x <= 0:
+            raise ArchError(f"log of a number that is not positive ({x:g})", span)
+        return fn(x)
+    return log
+
+
 def _log(span, *args):
-    # A search-space domain; `param` checks its bounds, where it can name the param.
+    # log(x) is the natural logarithm; log(lo, hi) a search-space domain, whose bounds
+    # `param` checks, where it can name the param.
+    if len(args) == 1:
+        return _one("log", _positive_log(math.log))(span, *args)
     return LogRange(tuple(args))
+
+
+def _exp(x, span):
+    try:
+        return math.exp(x)
+    except OverflowError:
+        raise ArchError("numeric overflow in exp()", span) from None
+
+
+def _lists(name, span, args, n=None):
+    if n is not None and len(args) not in n:
+        raise ArchError(f"{name}() takes {' or '.join(map(str, n))} arguments, got {len(args)}",
+                        span)
+    for a in args:
+        if not isinstance(a, list):
+            raise ArchError(f"{name}() needs lists, got {show(a)}", span)
+
+
+def _zip(span, *args):
+    """Python's zip, as a list of lists: as long as the shortest."""
+    if not args:
+        raise ArchError("zip() of nothing", span)
+    _lists("zip", span, args)
+    return [list(t) for t in zip(*args)]
+
+
+def _enumerate(span, *args):
+    """[[start, x0], [start + 1, x1], ...]"""
+    _lists("enumerate", span, args[:1], (1, 2))
+    start = args[1] if len(args) == 2 else 0
+    if not isinstance(start, int) or isinstance(start, bool):
+        raise ArchError(f"enumerate()'s start must be an integer, got {show(start)}", span)
+    return [[start + i, x] for i, x in enumerate(args[0])]
+
+
+def _cumsum(span, *args):
+    """The running sums of a list of numbers: cumsum([1, 2, 3]) is [1, 3, 6]."""
+    _lists("cumsum", span, args, (1,))
+    out, total = [], 0
+    for x in args[0]:
+        total = checked(total + number(x, "cumsum", span), span)
+        out.append(total)
+    return out
 
 
 def _solve(ev: Evaluator, e: syntax.Call, env: Env, s):
@@ -453,6 +644,11 @@ BUILTINS: dict[str, Builtin] = {
     "range": Builtin(_range),
     "sum": Builtin(_sum),
     "log": Builtin(_log),
+    "log2": Builtin(_one("log2", _positive_log(math.log2))),
+    "exp": Builtin(_one("exp", _exp)),
+    "zip": Builtin(_zip),
+    "enumerate": Builtin(_enumerate),
+    "cumsum": Builtin(_cumsum),
     "solve": Builtin(_solve, lazy=True),
     "flops": Builtin(_cost_form("flops"), lazy=True),
     "params": Builtin(_cost_form("params"), lazy=True),

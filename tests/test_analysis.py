@@ -127,7 +127,7 @@ def test_summary_json_contract(run_cli, torchvision_reference):
     code, out, _ = run_cli("summary", "zoo:alexnet_cs231n", "--json")
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"network", "input", "layers", "total"}
+    assert set(data) == {"network", "input", "batch", "dtype", "layers", "total", "sizes"}
     assert data["input"] == [3, 227, 227]
     assert set(data["total"]) == {"params", "flops", "macs", "memory"}
     assert all(set(r) >= {"name", "op", "shape", "params", "flops", "memory"}

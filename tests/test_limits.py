@@ -77,17 +77,19 @@ def test_work_budget_stops_loops_that_add_no_ops(run_cli, tmp_path, body):
 
 
 def test_cost_functions_share_the_work_budget(run_cli, tmp_path):
-    """Each flops() elaborates a block of 200 loop steps; 500 of them are 100,000 steps, five
-    times the budget of --max-nodes 1000 (20 steps per node), though each alone fits in it
-    and the outer loop takes 1,000: one budget for the whole elaboration stops it."""
+    """Each flops() elaborates a block of 100 relus on its own graph (101 ops with its
+    input): the ops of every cost graph count against the one budget of the elaboration
+    (issue 16, item 10), so under --max-nodes 1000 the 10th call's loop is refused before it
+    starts, with 1000 - 1 (the network's input) - 9 * 101 - 1 (its own input) = 89 left."""
     body = ("block b(n) { for j in range(100) { relu } }\n"
             + net("for i in range(500) { let a = flops(b(i), in=[3, 8, 8]) }"))
     f = write(tmp_path, "m.arch", body)
     code, out, err = run_cli("check", "--max-nodes", "1000", f)
     msg = one_error(code, err)
-    assert "a loop runs too long" in msg and "20,000 steps" in msg and LOCATED.match(msg)
-    f = write(tmp_path, "ok.arch", body.replace("range(500)", "range(20)"))
-    assert run_cli("check", "--max-nodes", "1000", f)[0] == 0  # 20 of them fit
+    assert "a loop of 100 iterations adds at least 100 ops, more than the 89 left" in msg
+    assert LOCATED.match(msg) and "note: in call of 'b'" in err
+    f = write(tmp_path, "ok.arch", body.replace("range(500)", "range(9)"))
+    assert run_cli("check", "--max-nodes", "1000", f)[0] == 0  # 9 of them fit
 
 
 @pytest.mark.parametrize("text, message", [
