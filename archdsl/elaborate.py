@@ -581,13 +581,19 @@ class Elaborator:
         not elaborate alike here: over the node limit, the work budget or the call depth,
         which the real elaboration then reports where it happens (so the limits `_add` checks
         per node are checked here for all of them at once)."""
-        g, prefix, path = self.graph, inner.prefix, inner.path
-        if (g.number_of_nodes() + len(entry.nodes) > self.max_nodes
-                or self.budget.steps + entry.steps > self.budget.max_steps
+        g, prefix, path, budget = self.graph, inner.prefix, inner.path, self.budget
+        edges_in = sum(len(n[7]) for n in entry.nodes)
+        if (budget.nodes + len(entry.nodes) > budget.max_nodes
+                or budget.edges + edges_in > budget.max_edges
+                or budget.steps + entry.steps > budget.max_steps
                 or len(self.chain) - 1 + entry.depth >= MAX_CALL_DEPTH
                 or any(prefix + n[0] in g for n in entry.nodes)):
             return False
-        self.budget.step(entry.steps)
+        # What `_add` would count node by node (its other checks held when the call was
+        # elaborated, on the same arguments and shapes).
+        budget.step(entry.steps)
+        budget.nodes += len(entry.nodes)
+        budget.edges += edges_in
         scopes, labels = g.graph["scopes"], g.graph["labels"]
         for p, e in entry.scopes:
             scopes[prefix + p] = dict(e)
