@@ -33,6 +33,24 @@ MAX_PARAMS = 2 ** 31
 MAX_MEMORY = min(64 * 2 ** 30, _machine_memory())  # bytes a run allocates: run_memory
 
 
+COUNT_LIMIT = 2 ** 63  # every count (elements, params, flops) fits a signed 64-bit integer
+
+
+def check_counts(op_name: str, args: dict, in_shapes: list, shape: tuple) -> None:
+    """Refuse an op whose output elements, parameters or flops do not fit 64 bits (torch's
+    sizes and every tool that reads a summary count in int64): `classes=10**30`, or a conv
+    on [3, 2**62, 2**62], would otherwise give numbers no network has."""
+    elements = math.prod(shape)
+    if elements >= COUNT_LIMIT:
+        raise ArchError(f"{op_name} output {list(shape)}: {elements:.3g} elements, more "
+                        f"than a 64-bit count holds (2^63)")
+    c = ops.OPS[op_name].cost(args, in_shapes, shape)
+    for what, n in (("parameters", c.params), ("flops", c.flops)):
+        if n >= COUNT_LIMIT:
+            raise ArchError(f"{op_name}: {n:.3g} {what}, more than a 64-bit count holds "
+                            f"(2^63)")
+
+
 def node_cost(g, key) -> dict:
     d = g.nodes[key]
     op = ops.OPS[d["op"]]
@@ -89,6 +107,45 @@ def aggregate(rows: list, depth: int, scopes=None) -> list:
         for f in ("params", "flops", "macs", "memory"):
             agg[f] += r[f]
     return list(out.values())
+
+
+# Bytes per number of the dtypes `summary --dtype` and `compile --dtype` take.
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
+
+
+def dtype_bytes(dtype: str) -> int:
+    if dtype not in DTYPE_BYTES:
+        raise ArchError(f"unknown dtype {dtype!r} (choose from {', '.join(DTYPE_BYTES)})")
+    return DTYPE_BYTES[dtype]
+
+
+def training_sizes(g, batch: int = 1, dtype: str = "float32", rows=None) -> dict:
+    """What one training step on `batch` samples holds, in bytes of `dtype` (the README's
+    "Summaries" defines each): `input`, the batch; `params`, the trainable parameters;
+    `forward_backward`, every op's output (aux heads' too: training runs them) kept for
+    the backward pass, and its gradient of the same size; `total`, their sum. Buffers, the
+    parameters' gradients and optimizer state are not counted (torchinfo does not either)."""
+    width = dtype_bytes(dtype)
+    rows = layers(g) if rows is None else rows
+    outputs = sum(math.prod(r["shape"]) for r in rows)
+    sizes = {"input": math.prod(g.graph["input_shape"]) * batch * width,
+             "params": sum(r["params"] for r in rows) * width,
+             "forward_backward": 2 * outputs * batch * width}
+    sizes["total"] = sizes["input"] + sizes["params"] + sizes["forward_backward"]
+    return sizes
+
+
+def batch_summary(g, batch: int = 1, dtype: str = "float32") -> dict:
+    """summary() for a batch in a dtype: each row's (and the total's) `memory` is its output's
+    bytes for `batch` samples of `dtype`, and `sizes` the training step's totals; params,
+    flops and macs stay per sample, as networks are compared."""
+    width = dtype_bytes(dtype)
+    s = summary(g)
+    for r in s["layers"]:
+        r["memory"] = math.prod(r["shape"]) * batch * width
+    s["total"] = totals(g, s["layers"])
+    s.update(batch=batch, dtype=dtype, sizes=training_sizes(g, batch, dtype, s["layers"]))
+    return s
 
 
 def summary(g) -> dict:

@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from . import ops, syntax
+from .binding import MISSING, bind
 from .errors import ArchError
 from .loader import FileScope
-from .values import CALLABLE, DefValue, IntRange, LogRange, OpValue, Partial, equal, show
+from .values import CALLABLE, DefValue, Function, IntRange, LogRange, OpValue, Partial, equal, show
 
 MAX_LOOP = 1_000_000  # iterations of one loop, range() length, `x N`, items of a list
 MAX_INT = 2 ** 63  # larger numbers are an overflow error
 STEPS_PER_NODE = 20  # work budget: statements run and list items built, per allowed IR node
+MAX_FUNCTION_DEPTH = 1000  # nested calls of `let` functions
 EDGES_PER_NODE = 4  # connections between ops per allowed IR node (a chain has 1)
 
 
@@ -56,6 +58,8 @@ class Env:
             env = env.parent
         entry = self.file.lookup(name)
         if entry is not None:
+            if isinstance(entry[0], syntax.FunctionDef):
+                return Function(entry[0], entry[1])
             return DefValue(entry[0], entry[1])
         op = ops.lookup(name)
         if op is not None:
@@ -135,6 +139,13 @@ class Evaluator:
     def __init__(self, budget: Budget, cost: Callable):
         self.budget = budget
         self.cost = cost
+        self.chain: list = []  # (name, call span) of the block and function calls around
+        self.depth = 0  # nested function calls
+
+    @staticmethod
+    def file_env(scope: FileScope) -> Env:
+        """The environment of a file's top level: its definitions, the stdlib, the ops."""
+        return Env(scope)
 
     def eval(self, e, env: Env, in_shape):
         try:
@@ -240,7 +251,8 @@ class Evaluator:
         if not isinstance(idx, int) or isinstance(idx, bool):
             raise ArchError(f"an index must be an integer, got {show(idx)}", e.span)
         if not -len(obj) <= idx < len(obj):
-            raise ArchError(f"index {idx} is out of range for a list of {len(obj)}", e.span)
+            what = "a string of" if isinstance(obj, str) else "a list of"
+            raise ArchError(f"index {idx} is out of range for {what} {len(obj)}", e.span)
         return obj[idx]
 
     def _e_Call(self, e: syntax.Call, env, s):
@@ -257,12 +269,95 @@ class Evaluator:
                 self.budget.step(len(value))
             return value
         func = self.eval(e.func, env, s)
+        if isinstance(func, Function):
+            args, kwargs = self.args(e.args, env, s)
+            return self.call_function(func, args, kwargs, e.span)
         if not isinstance(func, CALLABLE):
             raise ArchError(f"{show(func)} is not callable", e.span)
         args, kwargs = self.args(e.args, env, s)
         if isinstance(func, Partial):
             return func.bind(args, kwargs)
         return Partial(func, tuple(args), tuple(kwargs.items()), e.span)
+
+
+    def call_function(self, fn: Function, args, kwargs, span):
+        """The value of a `let` function's expression with its parameters bound (defaults
+        may use the parameters before them) in the environment it was written in."""
+        self.budget.step(1)
+        if self.depth >= MAX_FUNCTION_DEPTH:
+            raise ArchError(f"recursion too deep: more than {MAX_FUNCTION_DEPTH} nested function "
+                            f"calls (calling {fn.name})", span)
+        env = (fn.env or self.file_env(fn.scope)).child()
+
+        def default(p, bound):
+            return MISSING if p.default is None else self.eval(p.default, env, None)
+
+        bind(fn.name, fn.defn.params, args, kwargs, span, default, into=env.vars)
+        self.chain.append((fn.name, span))
+        self.depth += 1
+        try:
+            # Pure: the body sees no statement's input (`in.c`), only its parameters.
+            return self.eval(fn.defn.body, env, None)
+        except ArchError as err:
+            raise err.with_chain(tuple(self.chain))
+        finally:
+            self.depth -= 1
+            self.chain.pop()
+
+    def _e_Slice(self, e, env, s):
+        obj = self.eval(e.obj, env, s)
+        if not isinstance(obj, (list, str)):
+            raise ArchError(f"cannot slice {show(obj)}", e.span)
+        bounds = []
+        for part in (e.lo, e.hi, e.step):
+            v = None if part is None else self.eval(part, env, s)
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
+                raise ArchError(f"a slice bound must be an integer or none, got {show(v)}",
+                                part.span)
+            bounds.append(v)
+        if bounds[2] == 0:
+            raise ArchError("a slice step must not be zero", e.step.span)
+        value = obj[slice(*bounds)]
+        if isinstance(value, list):
+            value = list(value)  # a slice of range() is a plain list
+            self.budget.step(len(value))
+        return value
+
+    def _e_Comprehension(self, e, env, s):
+        out: list = []
+        self._clauses(e, 0, env, s, out)
+        return out
+
+    def _clauses(self, e, i, env, s, out):
+        """Clause i of a comprehension (its `for`, then its `if`s) around the next ones."""
+        if i == len(e.clauses):
+            if len(out) >= MAX_LOOP:
+                raise ArchError(f"list too large: more than {MAX_LOOP:,} items", e.span)
+            out.append(self.eval(e.elt, env, s))
+            return
+        clause = e.clauses[i]
+        items = self.eval(clause.iterable, env, s)
+        if not isinstance(items, list):
+            raise ArchError(f"for ... in needs a list or range(), got {show(items)}",
+                            clause.iterable.span)
+        for item in items:
+            self.budget.step(1)
+            inner = env.child()
+            bind_target(clause.target, item, inner.vars, clause.span)
+            if all(truth(self.eval(c, inner, s), c.span) for c in clause.conds):
+                self._clauses(e, i + 1, inner, s, out)
+
+
+def bind_target(target, value, into: dict, span) -> None:
+    """Bind a `for` target (a name, or a tuple of targets) to one item, destructuring lists:
+    `for (w, d) in zip(ws, ds)`."""
+    if isinstance(target, str):
+        into[target] = value
+        return
+    if not isinstance(value, list) or len(value) != len(target):
+        raise ArchError(f"cannot unpack {show(value)} into {len(target)} names", span)
+    for t, v in zip(target, value):
+        bind_target(t, v, into, span)
 
 
 # One method per expression node, found by the node's class name (`_e_Call` for syntax.Call).
@@ -438,9 +533,63 @@ def _int(x, span):
     return int(x)
 
 
+def _positive_log(fn):
+    def log(x, span):
+        if x <= 0:
+            raise ArchError(f"log of a number that is not positive ({x:g})", span)
+        return fn(x)
+    return log
+
+
 def _log(span, *args):
-    # A search-space domain; `param` checks its bounds, where it can name the param.
+    # log(x) is the natural logarithm; log(lo, hi) a search-space domain, whose bounds
+    # `param` checks, where it can name the param.
+    if len(args) == 1:
+        return _one("log", _positive_log(math.log))(span, *args)
     return LogRange(tuple(args))
+
+
+def _exp(x, span):
+    try:
+        return math.exp(x)
+    except OverflowError:
+        raise ArchError("numeric overflow in exp()", span) from None
+
+
+def _lists(name, span, args, n=None):
+    if n is not None and len(args) not in n:
+        raise ArchError(f"{name}() takes {' or '.join(map(str, n))} arguments, got {len(args)}",
+                        span)
+    for a in args:
+        if not isinstance(a, list):
+            raise ArchError(f"{name}() needs lists, got {show(a)}", span)
+
+
+def _zip(span, *args):
+    """Python's zip, as a list of lists: as long as the shortest."""
+    if not args:
+        raise ArchError("zip() of nothing", span)
+    _lists("zip", span, args)
+    return [list(t) for t in zip(*args)]
+
+
+def _enumerate(span, *args):
+    """[[start, x0], [start + 1, x1], ...]"""
+    _lists("enumerate", span, args[:1], (1, 2))
+    start = args[1] if len(args) == 2 else 0
+    if not isinstance(start, int) or isinstance(start, bool):
+        raise ArchError(f"enumerate()'s start must be an integer, got {show(start)}", span)
+    return [[start + i, x] for i, x in enumerate(args[0])]
+
+
+def _cumsum(span, *args):
+    """The running sums of a list of numbers: cumsum([1, 2, 3]) is [1, 3, 6]."""
+    _lists("cumsum", span, args, (1,))
+    out, total = [], 0
+    for x in args[0]:
+        total = checked(total + number(x, "cumsum", span), span)
+        out.append(total)
+    return out
 
 
 def _solve(ev: Evaluator, e: syntax.Call, env: Env, s):
@@ -495,6 +644,11 @@ BUILTINS: dict[str, Builtin] = {
     "range": Builtin(_range),
     "sum": Builtin(_sum),
     "log": Builtin(_log),
+    "log2": Builtin(_one("log2", _positive_log(math.log2))),
+    "exp": Builtin(_one("exp", _exp)),
+    "zip": Builtin(_zip),
+    "enumerate": Builtin(_enumerate),
+    "cumsum": Builtin(_cumsum),
     "solve": Builtin(_solve, lazy=True),
     "flops": Builtin(_cost_form("flops"), lazy=True),
     "params": Builtin(_cost_form("params"), lazy=True),

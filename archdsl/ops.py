@@ -80,6 +80,17 @@ class Merge:
 
 
 @dataclass(frozen=True)
+class Weight:
+    """An op whose one parameter is a bare tensor registered under the op's own node key, so
+    the statement's name is its state_dict key (ConvNeXt's `features.1.0.layer_scale`, not
+    `...layer_scale.weight`); the op computes `function(x, tensor)`."""
+    shape: Callable  # (args, in_shapes) -> the tensor's shape
+    init: Callable  # (args) -> the value every entry starts at
+    function: str  # the torch function, by name, in backends/torch_layers.py: (x, w) -> tensor
+    source: Callable  # Python source for `.py` files: (input name, tensor expression) -> expression
+
+
+@dataclass(frozen=True)
 class Op:
     name: str
     params: tuple  # of P, in positional order
@@ -87,6 +98,7 @@ class Op:
     cost: Callable = _free  # (args, in_shapes, out_shape) -> Cost
     module: Optional[Callable] = None  # (t, args, in_shapes, out_shape) -> torch.nn.Module
     merge: Optional[Merge] = None  # several inputs; None: exactly one
+    weight: Optional[Weight] = None  # a bare tensor instead of a module (`module` is None)
     family: str = "other"  # input | conv | norm | activation | pool | fc | merge | other
     label: Optional[Callable] = None  # (args) -> diagram text; default: name, required args
     # Its output is a fresh tensor that its own backward does not read, so its only user may
@@ -353,7 +365,20 @@ register(Op(
     "fc", (P("out", "int", where=POSITIVE), P("bias", "bool", True)), _fc_shape, _fc_cost,
     lambda t, a, ins, out: t.nn.Linear(ins[0][0], a["out"], a["bias"]), family="fc",
     label=lambda a: f"fc \u2192 {a.get('out')}", overwritable=True,
-    doc="fully connected layer on a vector"), aliases=("linear",))
+    doc="fully connected layer on a vector"))
+
+
+def _linear_cost(a, ins, out):
+    macs = _numel(ins[0]) * a["out"]  # an [in, out] product at every position
+    return Cost(ins[0][-1] * a["out"] + (a["out"] if a["bias"] else 0), macs, macs)
+
+
+register(Op(
+    "linear", (P("out", "int", where=POSITIVE), P("bias", "bool", True)),
+    lambda a, ins: tuple(ins[0][:-1]) + (a["out"],), _linear_cost,
+    lambda t, a, ins, out: t.nn.Linear(ins[0][-1], a["out"], a["bias"]), family="fc",
+    label=lambda a: f"linear \u2192 {a.get('out')}", overwritable=True,
+    doc="nn.Linear over the last dimension, at every position of any rank (weights [out, in])"))
 
 
 def _bn_module(t, a, ins, out):
@@ -378,11 +403,25 @@ register(Op(
                                                          a["k"]),
     family="norm", overwritable=True, doc="local response normalisation across channels"))
 
+
+register(Op(
+    "layernorm", (P("eps", "num", 1e-5, POSITIVE),), _same,
+    lambda a, ins, out: Cost(2 * ins[0][-1]),
+    lambda t, a, ins, out: t.nn.LayerNorm(ins[0][-1], eps=a["eps"]), family="norm",
+    overwritable=True, doc="layer norm over the last dimension (after `permute` to channels-last)"))
+
+register(Op(
+    "layernorm2d", (P("eps", "num", 1e-5, POSITIVE),),
+    lambda a, ins: _need_map("layernorm2d", ins[0]), lambda a, ins, out: Cost(2 * ins[0][0]),
+    lambda t, a, ins, out: t.layers.LayerNorm2d(ins[0][0], eps=a["eps"]), family="norm",
+    overwritable=True, doc="layer norm over the channels of a map at every position "
+                           "(torchvision's LayerNorm2d)"))
+
 # --------------------------------------------------------------------------- activations
 
 
-def _activation(name, module, params=(), doc=""):
-    register(Op(name, params, _same, module=module, family="activation", doc=doc))
+def _activation(name, module, params=(), doc="", label=None, shape=_same):
+    register(Op(name, params, shape, module=module, family="activation", label=label, doc=doc))
 
 
 _INPLACE = (P("inplace", "bool", True),)
@@ -396,6 +435,31 @@ _activation("scaled_tanh", lambda t, a, ins, out: t.layers.ScaledTanh(a["a"], a[
             doc="a * tanh(s * x), LeNet-5's squashing function")
 _activation("hardswish", lambda t, a, ins, out: t.nn.Hardswish(inplace=a["inplace"]), _INPLACE,
             doc="x * relu6(x + 3) / 6 (MobileNetV3)")
+_activation("relu6", lambda t, a, ins, out: t.nn.ReLU6(inplace=a["inplace"]), _INPLACE,
+            doc="min(max(x, 0), 6) (MobileNetV2)")
+def _hardtanh_shape(a, ins):
+    if not a["min"] < a["max"]:
+        raise ArchError(f"hardtanh: min must be less than max, got min={show(a['min'])}, "
+                        f"max={show(a['max'])}")
+    return tuple(ins[0])
+
+
+_activation("hardtanh",
+            lambda t, a, ins, out: t.nn.Hardtanh(a["min"], a["max"], inplace=a["inplace"]),
+            (P("min", "num", -1.0), P("max", "num", 1.0)) + _INPLACE,
+            doc="x clamped to [min, max]", label=lambda a: (
+                f"hardtanh [{show(a.get('min', -1.0))}, {show(a.get('max', 1.0))}]"),
+            shape=_hardtanh_shape)
+_activation("hardsigmoid", lambda t, a, ins, out: t.nn.Hardsigmoid(inplace=a["inplace"]),
+            _INPLACE, doc="relu6(x + 3) / 6 (MobileNetV3's squeeze-and-excitation gate)")
+_activation("silu", lambda t, a, ins, out: t.nn.SiLU(inplace=a["inplace"]), _INPLACE,
+            doc="x * sigmoid(x), also called swish (EfficientNet)")
+GELU_FORMS = ("none", "tanh")
+_activation("gelu", lambda t, a, ins, out: t.nn.GELU(approximate=a["approximate"]),
+            (P("approximate", "str", "none", Bound('"none" (the erf form) or "tanh"',
+                                                    lambda v: v in GELU_FORMS)),),
+            doc="x * Phi(x), exact (erf) or with the tanh approximation (ConvNeXt)",
+            label=lambda a: "gelu" if a.get("approximate", "none") == "none" else "gelu tanh")
 
 # --------------------------------------------------------------------------- pooling
 
@@ -430,22 +494,30 @@ def _pool_cost(a, ins, out):
 
 def _pool_module(kind):
     def build(t, a, ins, out):
-        cls = t.nn.MaxPool2d if kind == "max" else t.nn.AvgPool2d
-        s = a["s"] if a["s"] is not None else a["k"]
-        return cls(pair(a["k"]), pair(s), pair(a["p"]), ceil_mode=a["ceil"])
+        s = pair(a["s"] if a["s"] is not None else a["k"])
+        if kind == "max":
+            return t.nn.MaxPool2d(pair(a["k"]), s, pair(a["p"]), ceil_mode=a["ceil"])
+        return t.nn.AvgPool2d(pair(a["k"]), s, pair(a["p"]), ceil_mode=a["ceil"],
+                              count_include_pad=a["count_include_pad"])
     return build
 
 
 def _pool_label(name):
-    return lambda a: f"{name} {_kernel(a.get('k'))}{_stride(a.get('s', a.get('k')))}"
+    def label(a):
+        text = f"{name} {_kernel(a.get('k'))}{_stride(a.get('s', a.get('k')))}"
+        # padding left out of the average (timm's Inception pools) is a different op
+        return text + (" excl. pad" if a.get("count_include_pad") is False else "")
+    return label
 
 
-for _kind in ("max", "avg"):
+_POOL = (P("k", "pair", where=POSITIVE), P("s", "pair", None, POSITIVE), P("p", "pair", 0),
+         P("ceil", "bool", False))
+# count_include_pad=false averages each window over its pixels inside the input only, as
+# PyTorch's AvgPool2d(count_include_pad=False) does; the default divides by k_h * k_w.
+for _kind, _params in (("max", _POOL), ("avg", _POOL + (P("count_include_pad", "bool", True),))):
     register(Op(
-        f"{_kind}pool", (P("k", "pair", where=POSITIVE), P("s", "pair", None, POSITIVE),
-                         P("p", "pair", 0), P("ceil", "bool", False)),
-        _pool_shape(f"{_kind}pool"), _pool_cost, _pool_module(_kind), family="pool",
-        label=_pool_label(f"{_kind}pool"), overwritable=True,
+        f"{_kind}pool", _params, _pool_shape(f"{_kind}pool"), _pool_cost, _pool_module(_kind),
+        family="pool", label=_pool_label(f"{_kind}pool"), overwritable=True,
         doc=f"{_kind} pooling; s defaults to k"))
 
 
@@ -483,6 +555,75 @@ register(Op("flatten", (), _flatten_shape, module=lambda t, a, ins, out: t.nn.Fl
             doc="[C, H, W] to [C*H*W]"))
 
 
+def _permute_shape(a, ins):
+    s, dims = ins[0], a["dims"]
+    if not (isinstance(dims, list) and all(_is_int(d) for d in dims)
+            and sorted(dims) == list(range(len(s)))):
+        raise ArchError(f"permute: dims must order the input's {len(s)} dimensions "
+                        f"(a list of 0 ... {len(s) - 1}, each once; the batch is not counted), "
+                        f"got {show(dims)}")
+    return tuple(s[d] for d in dims)
+
+
+register(Op("permute", (P("dims"),), _permute_shape,
+            module=lambda t, a, ins, out: t.layers.Permute(a["dims"]),
+            doc="reorder the dimensions after the batch: permute([1, 2, 0]) makes a map "
+                "channels-last [H, W, C], permute([2, 0, 1]) undoes it"))
+
+
+def _layer_scale_shape(a, ins):
+    return (ins[0][0],) + (1,) * (len(ins[0]) - 1)
+
+
+register(Op("layer_scale", (P("init", "num", 1e-6),), _same,
+            lambda a, ins, out: Cost(ins[0][0]),
+            weight=Weight(_layer_scale_shape, lambda a: a["init"], "scale_by",
+                          lambda x, w: f"{w} * {x}"),
+            label=lambda a: "layer scale", overwritable=True,
+            doc="a learned per-channel scale ([C, 1, 1] on maps), every entry starting at "
+                "init; its state_dict key is the statement's own name (ConvNeXt)"))
+
+
+# Channel operations (ShuffleNetV2): a slice of the channels is a branch's input inside
+# `parallel` (torch's `x.chunk(2, dim=1)` is two of them), the shuffle interleaves groups.
+
+
+def _channels_stop(a, ins) -> int:
+    return a["stop"] if a["stop"] is not None else ins[0][0]
+
+
+def _channels_shape(a, ins):
+    s = ins[0]
+    start, stop = a["start"], _channels_stop(a, ins)
+    if not 0 <= start < stop <= s[0]:
+        raise ArchError(f"channels({start}, {stop}) needs 0 <= start < stop <= {s[0]} "
+                        f"(the input's channels, {list(s)})")
+    return (stop - start,) + tuple(s[1:])
+
+
+register(Op("channels", (P("start", "int"), P("stop", "int", None)), _channels_shape,
+            module=lambda t, a, ins, out: t.layers.Channels(a["start"], _channels_stop(a, ins)),
+            label=lambda a: f"channels {a.get('start')}:"
+                            f"{a['stop'] if a.get('stop') is not None else ''}",
+            doc="the input's channels start <= c < stop (stop defaults to all): a branch's "
+                "share of a map"))
+
+
+def _shuffle_shape(a, ins):
+    c = ins[0][0]
+    if len(ins[0]) != 3 or c % a["groups"]:
+        raise ArchError(f"channel_shuffle: groups={a['groups']} must divide the channels of a "
+                        f"[C, H, W] map, got {list(ins[0])}")
+    return tuple(ins[0])
+
+
+register(Op("channel_shuffle", (P("groups", "int", where=POSITIVE),), _shuffle_shape,
+            module=lambda t, a, ins, out: t.nn.ChannelShuffle(a["groups"]),
+            label=lambda a: f"channel shuffle g{a.get('groups')}",
+            doc="channels as [groups, C / groups] transposed: channel g * (C / groups) + i "
+                "moves to i * groups + g (ShuffleNet)"))
+
+
 def _p_label(name):
     return lambda a: f"{name} {a.get('p')}"
 
@@ -508,6 +649,13 @@ def _zeropad_module(t, a, ins, out):
 
 register(Op("zeropad", (P("p", "pair"),), _zeropad_shape, module=_zeropad_module,
             overwritable=True, doc="zero padding on every side"))
+
+# Inception-ResNet scales each residual branch by a constant before the addition
+# (`out * self.scale + x` in timm). Free in the cost model, as FlopCounterMode counts no mul.
+register(Op("scale", (P("k", "num"),), _same,
+            module=lambda t, a, ins, out: t.layers.Scale(a["k"]),
+            label=lambda a: f"scale \u00d7{show(a.get('k'))}", overwritable=True,
+            doc="x * k for a constant k"))
 
 
 def _resize_shape(a, ins):

@@ -118,6 +118,30 @@ class Index:
 
 
 @dataclass(frozen=True)
+class Slice:  # xs[lo:hi:step], each part optional
+    obj: object
+    lo: Optional[object]
+    hi: Optional[object]
+    step: Optional[object]
+    span: Span
+
+
+@dataclass(frozen=True)
+class CompFor:  # `for TARGETS in ITERABLE if COND ...`, one clause of a comprehension
+    target: object  # a name (str) or a tuple of targets, destructured
+    iterable: object
+    conds: tuple
+    span: Span
+
+
+@dataclass(frozen=True)
+class Comprehension:  # [ELT for ... in ... if ... for ...]
+    elt: object
+    clauses: tuple  # of CompFor, outermost first
+    span: Span
+
+
+@dataclass(frozen=True)
 class InAttr:  # in.c / in.h / in.w
     attr: str
     span: Span
@@ -194,7 +218,7 @@ class Dense:
 
 @dataclass(frozen=True)
 class For:
-    var: str
+    var: object  # a name (str) or a tuple of targets, destructured
     iterable: object
     body: tuple
     span: Span
@@ -230,6 +254,15 @@ class Param:
 class Use:
     path: str
     span: Span
+
+
+@dataclass(frozen=True)
+class FunctionDef:  # let NAME(PARAMS) = EXPR
+    name: str
+    params: tuple
+    body: object  # the expression
+    span: Span
+    kind: str = "function"
 
 
 @dataclass(frozen=True)
@@ -611,7 +644,9 @@ class _ToAst(Transformer_NonRecursive):
         return tuple(c)
 
     def ref(self, meta, c):
-        return Ref(tuple(str(t) for t in c), self._span(meta))
+        # A quoted part names what a quoted label named: `from "block1-0"`.
+        return Ref(tuple(self._string(t) if t.type == "STRING" else str(t) for t in c),
+                   self._span(meta))
 
     def repeat(self, meta, c):
         return c[0]
@@ -635,7 +670,19 @@ class _ToAst(Transformer_NonRecursive):
         return Dense(self._name(c[0]), c[1], c[2], self._span(meta))
 
     def for_stmt(self, meta, c):
-        return For(self._name(c[0]), c[1], c[2], self._span(meta))
+        return For(c[0], c[1], c[2], self._span(meta))
+
+    def targets(self, meta, c):
+        return c[0] if len(c) == 1 else tuple(c)
+
+    def target_name(self, meta, c):
+        return self._name(c[0])
+
+    def target_tuple(self, meta, c):
+        return tuple(c)
+
+    def fn_def(self, meta, c):
+        return FunctionDef(self._name(c[0]), c[1] or (), c[2], self._span(meta))
 
     def if_stmt(self, meta, c):
         other = c[2]
@@ -696,6 +743,18 @@ class _ToAst(Transformer_NonRecursive):
 
     def index(self, meta, c):
         return Index(c[0], c[1], self._span(meta))
+
+    def slice(self, meta, c):
+        return Slice(c[0], c[1], c[2], c[3], self._span(meta))
+
+    def comprehension(self, meta, c):
+        return Comprehension(c[0], tuple(c[1:]), self._span(meta))
+
+    def comp_for(self, meta, c):
+        return CompFor(c[0], c[1], tuple(c[2:]), self._span(meta))
+
+    def comp_if(self, meta, c):
+        return c[0]
 
     def in_attr(self, meta, c):
         return InAttr(str(c[1]), self._span(meta))

@@ -60,7 +60,23 @@ class Partial:
                        self.span)
 
 
-CALLABLE = (DefValue, OpValue, Partial)
+CALLABLE = (DefValue, OpValue, Partial)  # what a statement can apply, or bind arguments of
+
+
+@dataclass(frozen=True, eq=False)
+class Function:
+    """`let NAME(PARAMS) = EXPR`: a function of expressions with the environment it was
+    written in (an Env; None at a file's top level, where it sees the file's definitions)."""
+    defn: object  # syntax.FunctionDef
+    scope: object  # loader.FileScope
+    env: object = None
+
+    @property
+    def name(self) -> str:
+        return self.defn.name
+
+    def describe(self) -> str:
+        return f"function {self.defn.name}"
 
 
 # ---------------------------------------------------------------------- domains

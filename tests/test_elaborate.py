@@ -152,7 +152,7 @@ def test_same_padding_keeps_ceil_size_over_stride():
 
 
 def test_connection_table_counts_only_connections():
-    # LeNet-5's C3 (ZOO.md): 16 maps reading S2's 6 maps through the table: 1,516 params.
+    # LeNet-5's C3 (LeCun et al. 1998, Table I): 16 maps reading S2's 6 maps through the table: 1,516 params.
     table = ("[[0,1,2],[1,2,3],[2,3,4],[3,4,5],[0,4,5],[0,1,5],[0,1,2,3],[1,2,3,4],[2,3,4,5],"
              "[0,3,4,5],[0,1,4,5],[0,1,2,5],[0,1,3,4],[1,2,4,5],[0,2,3,5],[0,1,2,3,4,5]]")
     net = archdsl.load(text=f"network n {{ input [6, 14, 14]; c3: conv(16, k=5, table={table}) }}")

@@ -76,6 +76,12 @@ def test_emitted_source_of_a_fused_module(tmp_path):
     nn.AvgPool2d(2),
     nn.Hardswish(inplace=True),  # its repr omits inplace
     nn.ReLU(inplace=False),
+    nn.ReLU6(inplace=True),
+    nn.Hardtanh(0.0, 6.0, inplace=True),
+    nn.Hardsigmoid(inplace=True),  # its repr omits inplace
+    nn.SiLU(inplace=True),
+    nn.GELU(approximate="tanh"),
+    nn.ChannelShuffle(3),
     nn.LocalResponseNorm(3, alpha=2e-4, beta=0.5, k=1.5),
 ])
 def test_a_torch_layer_is_written_as_the_call_that_rebuilds_it(module):
@@ -100,3 +106,71 @@ def test_layer_classes_come_with_the_helpers_they_call(tmp_path):
     x = torch.randn(2, 3, 9, 9)
     with torch.no_grad():
         assert torch.allclose(twin(x), model(x), atol=1e-6)
+
+
+def test_channel_slices_and_shuffle_in_emitted_source():
+    net = archdsl.load(text="""network t { input [8, 5, 5]
+  parallel concat { channels(0, 4); { channels(4); conv(4, k=3, p=1); bn; relu } }
+  channel_shuffle(2) }""")
+    model = net.to_torch(seed=0).eval()
+    src = to_source(model, class_name="T")
+    assert "class Channels(nn.Module)" in src and "nn.ChannelShuffle(groups=2)" in src
+    namespace = {}
+    exec(compile(src, "t.py", "exec"), namespace)  # noqa: S102 - the emitted file itself
+    twin = namespace["T"]().eval()
+    twin.load_state_dict(model.state_dict(), strict=True)
+    x = torch.randn(2, 8, 5, 5)
+    with torch.no_grad():
+        assert torch.equal(twin(x), model(x))
+
+
+def test_bare_tensors_in_emitted_source(tmp_path):
+    # ConvNeXt's layer scale: a parameter of the container itself, under the statement's name
+    net = archdsl.load(text="""network t { input [4, 5, 5]
+  cn: { residual { "block": { conv(4, k=3, p=1, groups=4); permute([1, 2, 0]); layernorm
+                              linear(8); gelu; linear(4); permute([2, 0, 1]) }
+                   layer_scale: layer_scale(1e-6) } }
+  layer_scale(0.5); layernorm2d }""")
+    model = net.to_torch(seed=0).eval()
+    src = to_source(model, class_name="T")
+    namespace = {}
+    exec(compile(src, "t.py", "exec"), namespace)  # noqa: S102 - the emitted file itself
+    twin = namespace["T"]().eval()
+    assert {k: v.shape for k, v in twin.state_dict().items()} == \
+        {k: v.shape for k, v in model.state_dict().items()}
+    # a fresh twin starts where the module started
+    assert torch.equal(twin.cn.layer_scale, torch.full((4, 1, 1), 1e-6))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p))
+    twin.load_state_dict(model.state_dict(), strict=True)
+    x = torch.randn(2, 4, 5, 5)
+    with torch.no_grad():
+        assert torch.equal(twin(x), model(x))
+
+
+def test_inception_resnet_ops_are_written_with_their_arguments():
+    """The scaled residual and the average pool that leaves the padding out (timm's
+    Inception-ResNet) survive `.py` emission: the written file computes the same outputs,
+    which differ from those of a pool that counts the padding."""
+    body = ("residual { c: conv(4, k=3, p=1); scale(0.2) }; relu; "
+            "avgpool(3, s=1, p=1, count_include_pad=INCLUDE)")
+
+    def built(include):
+        text = f"network t {{ input [4, 6, 6]; {body.replace('INCLUDE', include)} }}"
+        return archdsl.load(text=text).to_torch(seed=0).eval()
+
+    model = built("false")
+    src = to_source(model, class_name="T")
+    assert "class Scale(nn.Module)" in src and "Scale(k=0.2)" in src
+    assert "count_include_pad=False" in src
+    namespace = {}
+    exec(compile(src, "t.py", "exec"), namespace)  # noqa: S102 - the emitted file itself
+    twin = namespace["T"]().eval()
+    twin.load_state_dict(model.state_dict(), strict=True)
+    counted = built("true")
+    counted.load_state_dict(model.state_dict(), strict=True)
+    x = torch.randn(2, 4, 6, 6)
+    with torch.no_grad():
+        assert torch.equal(twin(x), model(x))
+        assert not torch.allclose(counted(x), model(x))

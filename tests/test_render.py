@@ -1,6 +1,6 @@
 """`archdsl render`: diagrams through graphviz's own tools. The facts checked come from outside
 the renderer: graphviz parses what we write (`gvpr`, `dot`), GoogLeNet's module names are
-Table 1 of the paper (ZOO.md), ResNet-50's blocks and their parameters are torchvision's
+Table 1 of the paper (Szegedy et al. 2014), ResNet-50's blocks and their parameters are torchvision's
 state_dict layout (reference/torchvision.json)."""
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ import pytest
 
 import archdsl
 from archdsl import ir
+from helpers import one_error
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot not installed")
 needs_gvpr = pytest.mark.skipif(shutil.which("gvpr") is None, reason="graphviz's gvpr missing")
@@ -262,17 +263,23 @@ def test_graph_data_round_trips_through_graphml_and_json(run_cli, tmp_path):
     assert re.fullmatch(r".*googlenet\.arch:\d+:\d+", b.nodes["fc"]["span"])
 
 
-def test_missing_dot_writes_the_source_and_says_how_to_install(run_cli, tmp_path,
-                                                               monkeypatch):
+def test_missing_dot_writes_nothing_and_says_how_to_install(run_cli, tmp_path, monkeypatch):
+    """Issue 16, item 15: with `dot` missing and the user's out.dot present, `-o out.svg
+    --force` once replaced out.dot, a file never named. Now nothing is written at all."""
     empty = tmp_path / "bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
+    mine = tmp_path / "r.dot"
+    mine.write_text("the user's own graph")
     out = tmp_path / "r.svg"
-    code, _, err = run_cli("render", "zoo:resnet18", "-o", out)
-    assert code == 1
-    assert "apt-get install graphviz" in err and "Traceback" not in err
-    assert not out.exists()
-    assert (tmp_path / "r.dot").read_text().startswith('digraph "resnet18"')
+    for force in ((), ("--force",)):
+        code, _, err = run_cli("render", "zoo:resnet18", "-o", out, *force)
+        msg = one_error(code, err)
+        assert "apt-get install graphviz" in msg and f"-o {mine}" in msg
+        assert not out.exists() and mine.read_text() == "the user's own graph"
+    mine.unlink()
+    run_cli("render", "zoo:resnet18", "-o", out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"]
 
 
 def test_never_overwrites_without_force(run_cli, tmp_path):
@@ -407,3 +414,13 @@ def test_to_svg_for_notebooks(torchvision_reference):
     root = ET.fromstring(svg)
     titles = {t.text for t in root.iter("{http://www.w3.org/2000/svg}title")}
     assert set(torchvision_blocks(torchvision_reference["resnet50"])) <= titles
+
+
+def test_labels_say_the_constant_scale_and_a_pool_that_leaves_the_padding_out():
+    from archdsl.render.dot import to_dot
+    g = archdsl.load(text="network n { input [4, 6, 6]; residual { conv(4); scale(0.17) }; "
+                          "a: avgpool(3, s=1, p=1, count_include_pad=false); "
+                          "b: avgpool(3, s=1, p=1) }").graph
+    dot = to_dot(g)
+    assert "scale \u00d70.17" in dot
+    assert dot.count("avgpool 3\u00d73 excl. pad") == 1 and dot.count("avgpool 3\u00d73") == 2

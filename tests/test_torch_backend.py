@@ -1,7 +1,7 @@
 """The PyTorch backend (issue 3): IR -> torch.fx GraphModule.
 
 Figures come from outside the code: torchvision's state_dict layouts, params and macs
-(reference/torchvision.json), torch's FlopCounterMode, ZOO.md (LeNet-5's C3 has 1,516
+(reference/torchvision.json), torch's FlopCounterMode, LeCun et al. 1998 (LeNet-5's C3 has 1,516
 parameters), hand-written PyTorch modules (a torchvision-style ResNet, TensorFlow's 'same'
 padding rule, LeNet-5's sum-then-scale subsampling) and the published initialisation rules.
 Big networks are built on the meta device (layout and FlopCounterMode need shapes only);
@@ -100,7 +100,7 @@ def test_lenet5_c3_connection_table():
     net = archdsl.load("zoo:lenet5")
     model = net.to_torch(seed=0)
     c3 = next(m for m in model.modules() if isinstance(m, torch_layers.TableConv2d))
-    assert sum(p.numel() for p in c3.parameters()) == 1516  # ZOO.md / LeCun et al. 1998
+    assert sum(p.numel() for p in c3.parameters()) == 1516  # LeCun et al. 1998
     assert sum(p.numel() for p in model.parameters()) == 60000
     # The table conv equals a dense conv whose missing connections are zero.
     x = torch.randn(2, 6, 14, 14)
@@ -333,6 +333,163 @@ network t { input [4, 6, 6]
     assert any(isinstance(m, torch_layers.DropPath) for m in model.modules())
 
 
+# An activation statement -> its definition as its paper writes it (ReLU6: Krizhevsky 2010,
+# MobileNetV2; hard sigmoid: Howard et al. 2019; SiLU: Elfwing et al. 2018; GELU and its tanh
+# approximation: Hendrycks and Gimpel 2016).
+ACTIVATIONS = {
+    "relu6": lambda x: x.clamp(0, 6),
+    "hardtanh(min=-0.5, max=2)": lambda x: x.clamp(-0.5, 2),
+    "hardtanh": lambda x: x.clamp(-1, 1),
+    "hardsigmoid": lambda x: (x + 3).clamp(0, 6) / 6,
+    "silu": lambda x: x * torch.sigmoid(x),
+    "gelu": lambda x: 0.5 * x * (1 + torch.erf(x / math.sqrt(2))),
+    'gelu(approximate="tanh")': lambda x: 0.5 * x * (
+        1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))),
+}
+
+
+@pytest.mark.parametrize("stmt", sorted(ACTIVATIONS))
+def test_activation_is_its_definition_forward_and_backward(stmt):
+    # after a batch norm, so the activation runs in place where it has `inplace`
+    net = archdsl.load(text=f"network t {{ input [3, 6, 6]\n c: conv(4, k=3, p=1); n: bn; "
+                            f"act: {stmt} }}")
+    model = net.to_torch(seed=0).eval()
+    x = (4 * torch.randn(2, 3, 6, 6)).requires_grad_()
+    model(x).square().sum().backward()
+    x2 = x.detach().clone().requires_grad_()
+    expect = ACTIVATIONS[stmt](model.n(model.c(x2)))
+    expect.square().sum().backward()
+    with torch.no_grad():
+        assert torch.allclose(model(x), expect, atol=1e-5)
+    assert torch.allclose(x.grad, x2.grad, atol=1e-4)
+
+
+def _torchvision_channel_shuffle(x, groups):
+    # what torchvision/models/shufflenetv2.py's channel_shuffle computes: the channels as
+    # [groups, C / groups], transposed
+    n, c, h, w = x.shape
+    return x.reshape(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
+def test_channel_halves_and_shuffle_compute_shufflenets_unit():
+    # ShuffleNetV2's stride-1 unit: x1, x2 = x.chunk(2, dim=1); cat(x1, branch2(x2)); shuffle
+    net = archdsl.load(text="""network t { input [8, 5, 5]
+  parallel concat {
+    channels(0, 4)
+    { channels(4); b: { conv(4); bn; relu; conv(4, k=3, p=1, groups=4); bn } }
+  }
+  channel_shuffle(2) }""")
+    model = net.to_torch(seed=0).eval()
+    x = torch.randn(2, 8, 5, 5)
+    x1, x2 = x.chunk(2, dim=1)
+    branch = x2
+    for i in range(5):
+        branch = model.get_submodule(f"b.{i}")(branch)
+    expect = _torchvision_channel_shuffle(torch.cat((x1, branch), dim=1), 2)
+    with torch.no_grad():
+        assert torch.equal(model(x), expect)
+    # the permutation itself: channel g * (C / groups) + i goes to i * groups + g
+    shuffled = model.get_submodule("2")(torch.arange(8.0).view(1, 8, 1, 1)).flatten()
+    assert shuffled.tolist() == [0, 4, 1, 5, 2, 6, 3, 7]
+
+
+def test_an_activation_after_a_channel_slice_never_writes_into_the_input():
+    net = archdsl.load(text="""network t { input [4, 3, 3]
+  a: conv(4)
+  parallel concat { { channels(0, 2); relu }; channels(0, 4) } }""")
+    model = net.to_torch(seed=0).eval()
+    x = torch.randn(1, 4, 3, 3)
+    a = model.a(x)
+    with torch.no_grad():
+        assert torch.equal(model(x), torch.cat([F.relu(a[:, :2]), a], 1))
+
+
+class _Permute(nn.Module):  # torchvision.ops.misc.Permute: dims include the batch
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x):
+        return x.permute(self.dims)
+
+
+class _LayerNorm2d(nn.LayerNorm):  # torchvision's LayerNorm2d: channels-last, norm, back
+    def forward(self, x):
+        y = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias,
+                         self.eps)
+        return y.permute(0, 3, 1, 2)
+
+
+class _CNBlock(nn.Module):
+    """torchvision/models/convnext.py's CNBlock as its source builds it (eval mode: its
+    stochastic depth is the identity)."""
+
+    def __init__(self, dim, layer_scale):
+        super().__init__()
+        self.block = nn.Sequential(
+            nn.Conv2d(dim, dim, 7, padding=3, groups=dim), _Permute([0, 2, 3, 1]),
+            nn.LayerNorm(dim, eps=1e-6), nn.Linear(dim, 4 * dim), nn.GELU(),
+            nn.Linear(4 * dim, dim), _Permute([0, 3, 1, 2]))
+        self.layer_scale = nn.Parameter(torch.ones(dim, 1, 1) * layer_scale)
+
+    def forward(self, x):
+        return self.layer_scale * self.block(x) + x
+
+
+CONVNEXT_PIECES = """network t { input [3, 32, 32]
+  stem: { conv(16, k=4, s=4); layernorm2d(eps=1e-6) }
+  cn: {
+    residual {
+      "block": { conv(16, k=7, p=3, groups=16); permute([1, 2, 0]); layernorm(eps=1e-6)
+                 linear(64); gelu; linear(16); permute([2, 0, 1]) }
+      layer_scale: layer_scale(1e-6)
+      stochastic_depth: drop_path(0.1)
+    }
+  }
+  gap; head: { layernorm2d(eps=1e-6); flatten; linear(10) } }"""
+
+
+def test_convnext_pieces_compute_torchvisions_block():
+    net = archdsl.load(text=CONVNEXT_PIECES)
+    model = net.to_torch(seed=0)
+    # the layer scale is a bare tensor under the statement's own name, starting at init
+    assert model.get_parameter("cn.layer_scale").shape == (16, 1, 1)
+    assert torch.equal(model.cn.layer_scale, torch.ones(16, 1, 1) * 1e-6)
+    reference = nn.ModuleDict({
+        "stem": nn.Sequential(nn.Conv2d(3, 16, 4, 4), _LayerNorm2d(16, eps=1e-6)),
+        "cn": _CNBlock(16, 1e-6),
+        "head": nn.Sequential(_LayerNorm2d(16, eps=1e-6), nn.Flatten(1), nn.Linear(16, 10))})
+    state = model.state_dict()
+    assert sorted(state) == sorted(reference.state_dict())
+    gen = torch.Generator().manual_seed(0)
+    state = {k: torch.randn(v.shape, generator=gen) for k, v in state.items()}
+    model.load_state_dict(state, strict=True)
+    reference.load_state_dict(state, strict=True)
+    x = torch.randn(2, 3, 32, 32, generator=gen)
+    model.eval()
+    with torch.no_grad():
+        h = reference["cn"](reference["stem"](x))
+        expect = reference["head"](h.mean((2, 3), keepdim=True))
+        assert torch.allclose(model(x), expect, rtol=1e-5, atol=1e-5)
+    # macs: the convs and the per-position linears (FlopCounterMode counts both)
+    assert macs_by_flop_counter(model, (3, 32, 32), device="cpu") == net.totals()["macs"]
+
+
+def test_drop_path_is_torchvisions_row_mode_stochastic_depth():
+    # torchvision.ops.stochastic_depth(x, p, "row"): one Bernoulli(1 - p) per sample drawn
+    # into an [N, 1, 1, 1] tensor, divided by 1 - p, times the input; identity in eval
+    def row_mode(x, p):
+        noise = torch.empty([x.shape[0]] + [1] * (x.ndim - 1)).bernoulli_(1 - p)
+        return x * noise.div_(1 - p)
+    dp = torch_layers.DropPath(0.3).train()
+    x = torch.randn(64, 4, 3, 3)
+    torch.manual_seed(5)
+    ours = dp(x)
+    torch.manual_seed(5)
+    assert torch.equal(ours, row_mode(x, 0.3))
+    assert dp.eval()(x) is x and torch_layers.DropPath(0.0).train()(x) is x
+
+
 def test_dropout_is_off_in_eval():
     net = archdsl.load(text="network t { input [8]\n fc(8); dropout(0.5); fc(2) }")
     model = net.to_torch(seed=0)
@@ -402,9 +559,9 @@ def test_params_limit_refuses_before_allocating():
 
 
 def test_a_layer_named_like_a_module_attribute_is_an_error():
-    net = archdsl.load(text="network t { input [3]\n forward: fc(2) }")
+    # Refused when the file is elaborated (tests/test_names.py), before any module is built.
     with pytest.raises(ArchError, match="forward"):
-        net.to_torch(device="meta")
+        archdsl.load(text="network t { input [3]\n forward: fc(2) }").to_torch(device="meta")
 
 
 def test_whole_module_pickling_is_refused_with_advice():

@@ -1,4 +1,4 @@
-"""The worked examples of the seeds (ZOO.md's last paragraph), one small file each under
+"""The worked examples of the seeds (the course notes the project started from), one small file each under
 zoo/examples/. The expected figures are the seeds' own (seed 001: CS231n lecture 9 notes;
 seed 004: the case-study course), or formulas written out here."""
 from __future__ import annotations

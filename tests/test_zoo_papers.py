@@ -15,7 +15,9 @@ import pytest
 import archdsl
 from archdsl import ir
 
-# ZOO.md section B: total trainable parameters.
+# Total trainable parameters, as each network's paper states them (LeCun et al. 1998; He et al.
+# 2015, Table 6; He et al. 2016; Zagoruyko and Komodakis 2016, Table 1; Hu et al. 2018; Lin et al.
+# 2013; Huang et al. 2017; Krizhevsky et al. 2012) or as the seeds count them.
 PARAMS = {
     "lenet5": 60_000,
     "lenet_keras": 61_706,
@@ -82,7 +84,7 @@ def test_every_file_describes_itself_and_builds(name, run_cli):
 
 
 def test_lenet5_params_per_layer():
-    # ZOO.md (and seed 003's C1 156, S2 12, S4 32, C5 48,120): C3 reads the S2 maps of
+    # LeCun et al. 1998 (and seed 003's C1 156, S2 12, S4 32, C5 48,120): C3 reads the S2 maps of
     # its row of the connection table, 60 maps x 25 weights + 16 biases = 1,516.
     r = rows("lenet5")
     per_layer = {k: r[k]["params"] for k in ("c1", "s2", "c3", "s4", "c5", "f6", "output")}
@@ -134,7 +136,7 @@ def test_lenet_keras_shapes():
 
 
 def test_alexnet_cs231n_walkthrough():
-    # Seed 001's cost table, as ZOO.md quotes it.
+    # Seed 001's cost table (CS231n lecture 9 notes: the AlexNet walk-through).
     r = rows("alexnet_cs231n")
     conv1, pool1 = r["conv1"], r["pool1"]
     assert conv1["shape"] == [64, 56, 56]
@@ -163,7 +165,7 @@ def test_alexnet_2012_two_gpu_layout():
 
 
 def test_alexnet_keras_shapes():
-    # ZOO.md: 56, 27, 27, 13, 13, 6 (conv1, pool1, conv2, pool2, conv3-5, pool5).
+    # Seed 002 (AlexNet in Keras): 56, 27, 27, 13, 13, 6 (conv1, pool1, conv2, pool2, conv3-5, pool5).
     sizes = [shape_of("alexnet_keras", n)[1]
              for n in ("conv1", "pool1", "conv2", "pool2", "conv3", "conv5", "pool5")]
     assert sizes == [56, 27, 27, 13, 13, 13, 6]
@@ -172,7 +174,7 @@ def test_alexnet_keras_shapes():
 
 
 def test_zfnet_shapes():
-    # ZOO.md: conv1 (padding 1) 110x110; ceil-mode pooling 55 after pool1, 26 after conv2,
+    # Zeiler and Fergus 2013, Fig. 3 (Caffe's sizes): conv1 (padding 1) 110x110; ceil-mode pooling 55 after pool1, 26 after conv2,
     # 13 after pool2, 6 after pool5.
     sizes = {n: shape_of("zfnet", n)[1] for n in ("conv1", "pool1", "conv2", "pool2", "pool5")}
     assert sizes == {"conv1": 110, "pool1": 55, "conv2": 26, "pool2": 13, "pool5": 6}
@@ -180,7 +182,7 @@ def test_zfnet_shapes():
 
 # --------------------------------------------------------------------------- GoogLeNet 2014
 
-TABLE_1 = {  # module: 1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool proj (ZOO.md)
+TABLE_1 = {  # module: 1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool proj (Szegedy et al. 2014, Table 1)
     "3a": (64, 96, 128, 16, 32, 32),
     "3b": (128, 128, 192, 32, 96, 64),
     "4a": (192, 96, 208, 16, 48, 64),
@@ -212,7 +214,7 @@ def test_googlenet_2014_table_1_widths(module):
 
 
 def test_googlenet_2014_module_3a_and_3b_costs():
-    # ZOO.md: 3a has 163,328 weights (biases excluded) and 128,049,152 macs at 28x28;
+    # Table 1's widths give: 3a has 163,328 weights (biases excluded) and 128,049,152 macs at 28x28;
     # 3b 388,096 weights.
     def weights(module):
         return sum(r["params"] - r["shape"][0] for r in conv_rows("googlenet_2014", module))
@@ -295,7 +297,7 @@ def test_se_resnext50_is_resnext50_plus_se_gates(torchvision_reference):
     se = sum(n * (2 * c * c // 16 + c // 16 + c)
              for n, c in ((3, 256), (4, 512), (6, 1024), (3, 2048)))
     assert network("se_resnext50_32x4d").summary()["total"]["params"] == base + se
-    # The same formula on resnet50 gives ZOO.md's se_resnet50 figure.
+    # The same formula on resnet50 gives Hu et al.'s se_resnet50 figure.
     assert torchvision_reference["resnet50"]["params"] + se == PARAMS["se_resnet50"]
 
 
@@ -344,8 +346,8 @@ def test_densenet_bc100_count_from_its_structure():
     assert shape_of("densenet_bc100", "features.norm5") == [342, 8, 8]
 
 
-def test_densenet264_formula_agrees_with_zoo_md():
-    # The same formula with the ImageNet stem (7x7 conv of 64, BN) gives ZOO.md's figure.
+def test_densenet264_formula_agrees_with_the_paper():
+    # The same formula with the ImageNet stem (7x7 conv of 64, BN) gives the paper's figure (Huang et al. 2017).
     assert densenet_params((7, 64), [6, 12, 64, 48], 32, 4, 1000) == PARAMS["densenet264"]
 
 

@@ -1,5 +1,5 @@
 """The zoo, part B, through PyTorch: every network runs one forward pass on its own input
-with the right output shape and as many parameters as ZOO.md states (test_zoo_papers.py
+with the right output shape and as many parameters as the papers state (test_zoo_papers.py
 holds the figures); state_dict keys read as the papers name the layers; stochastic depth
 and FractalNet's drop-path are random in training mode only; LeNet-5's RBF prototypes are a
 buffer, not parameters. Kept lean: one sample, no grad, one thread."""
@@ -70,7 +70,7 @@ def test_lenet5_state_dict_and_fixed_prototypes():
                  for l in layers}
     assert per_layer == {"c1": 156, "s2": 12, "c3": 1_516, "s4": 32, "c5": 48_120,
                          "f6": 10_164}
-    # The squashing function is 1.7159 tanh(2/3 a) (ZOO.md).
+    # The squashing function is 1.7159 tanh(2/3 a) (LeCun et al. 1998, appendix A).
     a = torch.linspace(-3, 3, 7)
     squash = next(mod for mod in m.modules() if isinstance(mod, torch_layers.ScaledTanh))
     assert torch.allclose(squash(a), 1.7159 * torch.tanh(2 / 3 * a))

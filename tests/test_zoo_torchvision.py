@@ -13,7 +13,7 @@ import archdsl
 from archdsl import analysis, ir
 from test_zoo_reference import layout_from_ir, network  # network(reference name), cached
 
-# zoo file -> torchvision model (ZOO.md, section A)
+# zoo file -> torchvision model of the same module tree
 PART_A = {
     "alexnet": "alexnet",
     **{n: n for n in ("vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19",
@@ -97,7 +97,8 @@ def test_families_check(family, run_cli):
 
 
 def test_resnext50_is_the_language_example():
-    # LANGUAGE.md's complete example ends with this very line.
+    # The language specification's complete example (tests/data/language_example.arch)
+    # ends with this very line.
     text = (archdsl.loader.ZOO / "resnext50.arch").read_text()
     assert "network resnext50 = resnet(bottleneck, [3, 4, 6, 3], groups=32, base_width=4)" in text
 

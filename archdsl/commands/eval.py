@@ -13,7 +13,9 @@ from .common import add_defines
 def add_parser(sub) -> None:
     p = sub.add_parser("eval", help="evaluate an expression",
                        description="Evaluate an expression of the language, e.g. "
-                       "'solve(9*G*c^2 + 8*G*C*c - 17*C^2 == 0, c)' -D G=4 -D C=64.")
+                       "'solve(9*G*c^2 + 8*G*C*c - 17*C^2 == 0, c)' -D G=4 -D C=64. An "
+                       "expression that starts with '-' goes after '--', as for any command "
+                       "(archdsl eval -D n=2 -- '-n'), so that it is not read as an option.")
     p.add_argument("expr", metavar="EXPR")
     add_defines(p, "bind NAME to VALUE (an expression)")
     p.add_argument("--file", metavar="FILE", help="evaluate in this file's scope")

@@ -48,7 +48,8 @@ def add_parser(sub):
         "--budget 100M --trials 50")
     p.add_argument("space_file", metavar="SPACE_FILE")
     p.add_argument("--space", metavar="N", help="the space to search; a,b searches several "
-                   "(one study each, compared in edf.png); all: every space of the file")
+                   "(one study each in one storage, named STUDY.a and STUDY.b, compared in "
+                   "edf.png and edf.csv); all: every space of the file")
     p.add_argument("--trials", type=int, metavar="T",
                    help="trials to run now, per space (default 20; with --timeout, unlimited)")
     p.add_argument("--timeout", type=_positive_float, metavar="S", help="stop after S seconds")
@@ -59,7 +60,8 @@ def add_parser(sub):
     add_defines(p, "bind a space argument (an expression), e.g. -D size=224 -D classes=1000")
     p.add_argument("--storage", metavar="URL", help="an Optuna RDB storage URL (default: "
                    "sqlite:///OUT/study.db); e.g. postgresql://user@host/db for several workers")
-    p.add_argument("--study", metavar="S", help="study name (default: the space's name)")
+    p.add_argument("--study", metavar="S", help="study name (default: the space's name; "
+                   "with several spaces the prefix of their studies, default a+b)")
     p.add_argument("--out", metavar="DIR", help="output directory (default runs/STUDY)")
     p.add_argument("--seed", type=_seed, default=None, metavar="S",
                    help="sampler and training seed, 0 to 2**32-1 (workers sharing a study "
@@ -72,7 +74,8 @@ def add_parser(sub):
                    "(threads) in this process")
     p.add_argument("--enqueue", action="append", default=[], metavar="zoo:NAME",
                    help="seed the study with this network (zoo:NAME or a FILE), found as a "
-                   "point of the space")
+                   "point of the space; or with the point NAME=VALUE,... given by its params "
+                   "(e.g. depth=22,w0=24,wa=24.48,wm=2.54,group_width=16)")
     p.add_argument("--data", metavar="DIR", help="training data for accuracy and proxies: an "
                    "image folder (one subdirectory per class) or CIFAR-10's python batches "
                    "(validation held out of the training batches); default scikit-learn's "

@@ -277,10 +277,11 @@ def edf_quantity(o) -> tuple:
                 "error = 1 - validation accuracy (pycls's EDF: fraction of models with "
                 "error <= e)")
     if o.name in TOTALS:
-        return (o.name, f"{o.name} of each feasible sample (an analysis-only objective: the "
-                        f"distribution of the cost itself, not of an error)")
-    return (f"{o.name} score", f"{o.name} score of each feasible sample (a zero-cost proxy, "
-                               f"not an error)")
+        return (o.name, f"EDF of {o.name}, not error: {o.name} of each feasible sample (an "
+                        f"analysis-only objective: the distribution of the cost itself, not "
+                        f"of an error)")
+    return (f"{o.name} score", f"EDF of the {o.name} score, not error: {o.name} of each "
+                               f"feasible sample (a zero-cost proxy, not an error)")
 
 
 def _sampling(samplers: set, enqueued: bool) -> tuple:
@@ -321,6 +322,9 @@ def edf_table(result) -> tuple:
         if points and not uniform:
             notes.append(f"edf: {space.name}'s {n} trial{'s' if n != 1 else ''}: {sampling}; "
                          f"to compare design spaces use --sampler random")
+    if rows and o.name != "accuracy":
+        notes.append(f"edf: {what.split(':', 1)[0]} (--objective accuracy gives the error "
+                     f"EDFs of pycls's comparison)")
     header = ["space", "trial", "value", "edf", "n", "quantity", "sampling"]
     return curves, header, rows, notes
 
@@ -379,12 +383,11 @@ def write_edf(result, path: Path, csv_path: Optional[Path] = None) -> bool:
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8)
-    kind = "error" if o.name == "accuracy" else o.name
-    title = f"EDF of {kind}"
+    title = "EDF of error" if o.name == "accuracy" else what.split(":", 1)[0]
     if o.name in TOTALS:
-        title += " (analysis-only: the cost itself, not an error)"
+        title += " (an analysis-only objective: the cost itself)"
     elif o.name != "accuracy":
-        title += " (a proxy score, not an error)"
+        title += " (a zero-cost proxy)"
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"), force=True)
