@@ -583,8 +583,10 @@ class Elaborator:
         which the real elaboration then reports where it happens. Nodes are added by `_add`,
         as the real elaboration adds them, so they count alike in every limit."""
         g, prefix, path = self.graph, inner.prefix, inner.path
-        if (g.number_of_nodes() + len(entry.nodes) > self.max_nodes
-                or self.budget.steps + entry.steps > self.budget.max_steps
+        budget = self.budget
+        if (budget.nodes + len(entry.nodes) > budget.max_nodes
+                or budget.edges + sum(len(n[-1]) for n in entry.nodes) > budget.max_edges
+                or budget.steps + entry.steps > budget.max_steps
                 or len(self.chain) - 1 + entry.depth >= MAX_CALL_DEPTH
                 or any(prefix + n[0] in g for n in entry.nodes)):
             return False
