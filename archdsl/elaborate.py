@@ -420,7 +420,8 @@ class Elaborator:
     def _stmt_Apply(self, s: syntax.Apply, env, scope, x):
         n = self._repeat(s.repeat, env, x)
         if n > 1:
-            self._ensure(s.repeat, f"x {n:,}", n, (s,), env)
+            once = dataclasses.replace(s, repeat=None, label=None)
+            self._ensure(s.repeat, f"x {n:,}", n, (once,), env)
         name = self._label(s.label, env, x)
         if s.repeat is not None and name is not None:
             # `name: f x N` makes `name` a scope holding N positions, like nn.Sequential.
@@ -661,7 +662,8 @@ class Elaborator:
         when even the largest bound it can give would fit."""
         budget = self.budget
         nodes = extra_nodes
-        if count * _BOUND_QUOTA > budget.max_nodes - budget.nodes - extra_nodes:
+        if count * _BOUND_QUOTA > min(budget.max_nodes - budget.nodes - extra_nodes,
+                                      budget.max_edges - budget.edges - edges):
             nodes += count * least_ops(body, env)
         try:
             # Every op the body adds has an input at least; the merges' inputs are in `edges`.
