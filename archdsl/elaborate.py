@@ -15,6 +15,7 @@ the chain of call sites.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import sys
 from dataclasses import dataclass, field
@@ -105,6 +106,14 @@ class _Infeasible(Exception):
 
 
 # ====================================================================== the elaborator
+
+
+@functools.lru_cache(maxsize=4096)
+def _template_expr(text: str, where: str):
+    """A name template's `{EXPR}`, parsed once: a RegNet names each of its blocks with one
+    (`"block{i}-{k}"`), and a search elaborates it in every trial (syntax nodes are frozen,
+    so one parse serves them all)."""
+    return syntax.parse_expr(text, file=where)
 
 
 class Elaborator:
@@ -284,7 +293,7 @@ class Elaborator:
                 continue
             where = label.span.file + "#template"
             try:
-                expr = syntax.parse_expr(m.group(1), file=where)
+                expr = _template_expr(m.group(1), where)
                 value = self.eval(expr, env, self._shape(x))
             except ArchError as e:
                 if e.span is None or e.span.file != where:
