@@ -152,18 +152,39 @@ def read_marker(out: Path) -> Optional[dict]:
         return {}
 
 
-def _marker_storage(storage: Optional[str]) -> dict:
-    """How the marker names the storage: the default one relative to --out (so a copied
-    --out resumes where it lands), any other by a digest (its URL may hold a password)."""
-    if storage is None:
-        return {"storage": DEFAULT_DB}
+def _marker_storage(storage: Optional[str], out: Path) -> dict:
+    """How the marker names the storage: a SQLite file inside --out (the default study.db,
+    or a --storage naming one there) by its path relative to --out, so a copied --out
+    resumes where it lands; any other by a digest (its URL may hold a password)."""
+    inside = _file_in_out(storage, out)
+    if inside is not None:
+        return {"storage": inside}
     return {"storage": redact(storage), "storage_sha256": _digest(storage)}
 
 
-def _same_storage(have: dict, out: Path, storage: Optional[str]) -> bool:
+def _file_in_out(storage: Optional[str], out: Path) -> Optional[str]:
+    """The SQLite database file of `storage` (None: --out's study.db) relative to --out, as a
+    POSIX path, if it lies inside --out; None otherwise."""
     if storage is None:
-        if have.get("storage") == DEFAULT_DB and "storage_sha256" not in have:
-            return True
+        return DEFAULT_DB
+    try:
+        from sqlalchemy.engine import make_url
+        parsed = make_url(storage)
+    except Exception:
+        return None
+    if parsed.drivername.split("+")[0] != "sqlite" or not parsed.database:
+        return None
+    try:
+        return Path(parsed.database).resolve().relative_to(out.resolve()).as_posix()
+    except (ValueError, OSError):
+        return None
+
+
+def _same_storage(have: dict, out: Path, storage: Optional[str]) -> bool:
+    inside = _file_in_out(storage, out)
+    if inside is not None and "storage_sha256" not in have:
+        return have.get("storage") == inside
+    if storage is None:
         # markers written before storages were relative: the absolute URL of this study.db
         return have.get("storage_sha256") == _digest(_default_url(out))
     return have.get("storage_sha256") == _digest(storage)
@@ -209,7 +230,7 @@ def prepare_out(out: Path, storage: Optional[str], studies: list, force: bool) -
 
 
 def write_marker(out: Path, storage: Optional[str], studies: list, trials: dict) -> None:
-    data = dict(_marker_storage(storage), studies=studies, trials=trials)
+    data = dict(_marker_storage(storage, out), studies=studies, trials=trials)
     try:
         atomic_write(out / MARKER, json.dumps(data, indent=1) + "\n", force=True)
     except OSError as e:
