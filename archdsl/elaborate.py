@@ -15,6 +15,7 @@ the chain of call sites.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import sys
 import threading
@@ -220,6 +221,14 @@ BLOCK_CACHE = BlockCache()  # the process's: every elaboration shares it by defa
 # ====================================================================== the elaborator
 
 
+@functools.lru_cache(maxsize=4096)
+def _template_expr(text: str, where: str):
+    """A name template's `{EXPR}`, parsed once: a RegNet names each of its blocks with one
+    (`"block{i}-{k}"`), and a search elaborates it in every trial (syntax nodes are frozen,
+    so one parse serves them all)."""
+    return syntax.parse_expr(text, file=where)
+
+
 class Elaborator:
     def __init__(self, max_nodes: Optional[int] = None, *, budget: Optional[Budget] = None,
                  cache: Optional[BlockCache] = BLOCK_CACHE):
@@ -405,7 +414,7 @@ class Elaborator:
                 continue
             where = label.span.file + "#template"
             try:
-                expr = syntax.parse_expr(m.group(1), file=where)
+                expr = _template_expr(m.group(1), where)
                 value = self.eval(expr, env, self._shape(x))
             except ArchError as e:
                 if e.span is None or e.span.file != where:
