@@ -13,6 +13,7 @@ from typing import Optional
 _SOURCES: dict[str, str] = {}
 MAX_NOTES = 6  # call-site notes shown under an error
 QUOTE_WIDTH = 120  # longer source lines are quoted as a window around the error's column
+MESSAGE_WIDTH = 600  # longer messages (a value of a million items) keep their two ends
 
 
 def register_source(file: str, text: str) -> None:
@@ -68,6 +69,7 @@ class ArchError(Exception):
     """A mistake in user input. `span` locates it; `chain` lists enclosing call sites."""
 
     def __init__(self, message: str, span: Optional[Span] = None, chain: tuple = ()):
+        message = shorten(message)
         super().__init__(message)
         self.message = message
         self.span = span
@@ -88,6 +90,16 @@ class ArchError(Exception):
 
     def __str__(self) -> str:
         return self.format()
+
+
+def shorten(message: str) -> str:
+    """A message of at most about MESSAGE_WIDTH characters: a long one keeps its start (what
+    went wrong) and its end (what was expected) around a note of what was left out."""
+    if len(message) <= MESSAGE_WIDTH:
+        return message
+    head, tail = MESSAGE_WIDTH * 2 // 3, MESSAGE_WIDTH // 6
+    return (f"{message[:head]} ... ({len(message) - head - tail:,} characters left out) ... "
+            f"{message[-tail:]}")
 
 
 def _quote(span: Span) -> list[str]:

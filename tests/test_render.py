@@ -20,6 +20,7 @@ import pytest
 
 import archdsl
 from archdsl import ir
+from helpers import one_error
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot not installed")
 needs_gvpr = pytest.mark.skipif(shutil.which("gvpr") is None, reason="graphviz's gvpr missing")
@@ -262,17 +263,23 @@ def test_graph_data_round_trips_through_graphml_and_json(run_cli, tmp_path):
     assert re.fullmatch(r".*googlenet\.arch:\d+:\d+", b.nodes["fc"]["span"])
 
 
-def test_missing_dot_writes_the_source_and_says_how_to_install(run_cli, tmp_path,
-                                                               monkeypatch):
+def test_missing_dot_writes_nothing_and_says_how_to_install(run_cli, tmp_path, monkeypatch):
+    """Issue 16, item 15: with `dot` missing and the user's out.dot present, `-o out.svg
+    --force` once replaced out.dot, a file never named. Now nothing is written at all."""
     empty = tmp_path / "bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
+    mine = tmp_path / "r.dot"
+    mine.write_text("the user's own graph")
     out = tmp_path / "r.svg"
-    code, _, err = run_cli("render", "zoo:resnet18", "-o", out)
-    assert code == 1
-    assert "apt-get install graphviz" in err and "Traceback" not in err
-    assert not out.exists()
-    assert (tmp_path / "r.dot").read_text().startswith('digraph "resnet18"')
+    for force in ((), ("--force",)):
+        code, _, err = run_cli("render", "zoo:resnet18", "-o", out, *force)
+        msg = one_error(code, err)
+        assert "apt-get install graphviz" in msg and f"-o {mine}" in msg
+        assert not out.exists() and mine.read_text() == "the user's own graph"
+    mine.unlink()
+    run_cli("render", "zoo:resnet18", "-o", out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"]
 
 
 def test_never_overwrites_without_force(run_cli, tmp_path):

@@ -121,3 +121,23 @@ def test_a_copied_out_directory_resumes(tmp_path, space):
     assert code == 0, err
     assert "5 trials" in stdout
     assert f"sqlite:///{moved.resolve()}/study.db" in stdout  # its own copy, not the old path
+
+
+def test_a_copied_out_directory_resumes_with_its_own_storage_inside(tmp_path, space):
+    """Issue 16, item 20: a --storage naming a SQLite file inside --out is remembered
+    relative to --out too; the same file named by another URL is the same storage."""
+    first = tmp_path / "here" / "out"
+    first.mkdir(parents=True)
+    url = f"sqlite:///{first.resolve()}/mine.db"
+    assert search(tmp_path, space, "--trials", "3", "--out", first, "--storage", url)[0] == 0
+    moved = tmp_path / "elsewhere" / "out"
+    shutil.copytree(first, moved)
+    shutil.rmtree(tmp_path / "here")
+    code, stdout, err = search(moved, space, "--trials", "2", "--out", ".",
+                               "--storage", "sqlite:///mine.db")
+    assert code == 0, err
+    assert "5 trials" in stdout
+    # without --storage, --out's own study.db is another storage: refused, nothing lost
+    code, _, err = search(tmp_path, space, "--trials", "1", "--out", moved)
+    assert "holds the results of another search" in error(code, err)
+    assert len((moved / "trials.csv").read_text().splitlines()) == 6

@@ -28,18 +28,13 @@ from conftest import REFERENCE, ROOT, TIMM_REFERENCE
 
 REFERENCES = {**json.loads(REFERENCE.read_text()), **json.loads(TIMM_REFERENCE.read_text())}
 
-# Reference name -> zoo name, where they differ (ZOO.md part A names this one `resnext50`).
+# Reference name -> zoo name, where they differ (the zoo keeps the
+# short name `resnext50`, the file the README's first command compiles).
 ZOO_NAME = {"resnext50_32x4d": "resnext50"}
 
-# Reference entries whose zoo network is not written yet (issue 13; /work/notes/zoo-plan.md
-# says what each family needs). Remove a name when its zoo file arrives.
-NOT_YET_WRITTEN = frozenset(
-    ["mobilenet_v2"]
-    + [f"shufflenet_v2_{w}" for w in ("x0_5", "x1_0", "x1_5", "x2_0")]
-    + [f"regnet_{k}_{s}" for k in "xy" for s in ("400mf", "800mf", "1_6gf", "3_2gf", "8gf",
-                                                    "16gf", "32gf")] + ["regnet_y_128gf"]
-    + [f"convnext_{s}" for s in ("tiny", "small", "base", "large")]
-)
+# Reference entries whose zoo network is not written yet (issue 13). Remove a name when its
+# zoo file arrives.
+NOT_YET_WRITTEN = frozenset()
 
 # The probe compares within 1e-4 relative, as tests/reference/README.md says; a logit that
 # happens to lie near zero (0.00035 in shufflenet_v2_x1_5, where float32 rounding alone moves
@@ -113,11 +108,17 @@ def layout_from_ir(graph) -> dict:
             out[f"{key}.weight"] = [a["out"], cin // a["groups"], kh, kw]
             if a["bias"]:
                 out[f"{key}.bias"] = [a["out"]]
-        elif op in ("fc", "linear"):
-            (cin,) = graph.nodes[preds[0]]["shape"]
+        elif op in ("fc", "linear"):  # nn.Linear over the last dimension
+            cin = graph.nodes[preds[0]]["shape"][-1]
             out[f"{key}.weight"] = [a["out"], cin]
             if a["bias"]:
                 out[f"{key}.bias"] = [a["out"]]
+        elif op in ("layernorm", "layernorm2d"):  # over the last dimension / the channels
+            c = d["shape"][-1 if op == "layernorm" else 0]
+            out[f"{key}.weight"] = [c]
+            out[f"{key}.bias"] = [c]
+        elif op == "layer_scale":  # a bare tensor under the statement's own key
+            out[key] = [d["shape"][0]] + [1] * (len(d["shape"]) - 1)
         elif op == "bn":
             c = d["shape"][0]
             for name in ("weight", "bias", "running_mean", "running_var"):

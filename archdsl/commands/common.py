@@ -5,9 +5,12 @@ is written once."""
 from __future__ import annotations
 
 import argparse
+import math
 
 from ..analysis import MAX_MEMORY, MAX_PARAMS
 from ..elaborate import MAX_NODES
+from ..errors import ArchError
+from ..names import check_identifier
 from ..network import Network, load
 
 EPILOG = "Files may be given as zoo:NAME for a network of the zoo shipped with archdsl."
@@ -28,10 +31,15 @@ def shape(text: str) -> list:
 
 
 def define(text: str):
-    """NAME=VALUE, VALUE an expression of the language (evaluated later, in a file's scope)."""
+    """NAME=VALUE, VALUE an expression of the language (evaluated later, in a file's scope);
+    NAME a name the language could bind (`-D 1=3`, `-D true=3` would never be read)."""
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
     name, value = text.split("=", 1)
+    try:
+        check_identifier(name.strip())
+    except ArchError as e:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, but {e.message}") from None
     return name.strip(), value
 
 
@@ -43,6 +51,49 @@ def positive_int(text: str) -> int:
     if n <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return n
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        n = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 0 or a positive integer, got {text!r}") \
+            from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or a positive integer, got {text!r}")
+    return n
+
+
+def gib(text: str) -> int:
+    """A finite positive number of GiB, as bytes (nan, inf and 1e400 would turn the limit off
+    or overflow it)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of GiB, got {text!r}") from None
+    if not (math.isfinite(v) and 0 < v * 2 ** 30 < 2 ** 63):
+        raise argparse.ArgumentTypeError(f"expected a positive, finite number of GiB, "
+                                         f"got {text!r}")
+    return int(v * 2 ** 30)
+
+
+def seed(text: str) -> int:
+    """A seed of torch's generator (compile imports torch anyway)."""
+    from ..backends.torch_backend import SEED_LIMIT
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not 0 <= v < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 2^64 - 1, got {text}")
+    return v
+
+
+def output(text: str) -> str:
+    """-o OUT: a file name (an empty one would silently write nothing)."""
+    if not text:
+        raise argparse.ArgumentTypeError("expected a file name, got ''")
+    return text
 
 
 # ---------------------------------------------------------------------- shared arguments
@@ -64,11 +115,13 @@ def add_network_args(p) -> None:
 
 def add_limits(p) -> None:
     """--max-params N and --max-memory GIB: refuse a network before allocating it."""
-    p.add_argument("--max-params", type=int, default=MAX_PARAMS, metavar="N",
+    p.add_argument("--max-params", type=non_negative_int, default=MAX_PARAMS, metavar="N",
                    help="refuse networks with more parameters (default 2**31)")
-    p.add_argument("--max-memory", type=float, default=MAX_MEMORY / 2 ** 30, metavar="GIB",
-                   help="refuse networks whose float32 activations for the batch exceed "
-                   f"this many GiB (default {MAX_MEMORY / 2 ** 30:g})")
+    p.add_argument("--max-memory", type=gib, default=MAX_MEMORY, metavar="GIB",
+                   help="refuse networks whose float32 tensors for the batch (input, "
+                   "weights and buffers, activations, the largest scratch) exceed "
+                   f"this many GiB (default: 64, or this machine's memory if less: "
+                   f"{MAX_MEMORY / 2 ** 30:.1f})")
 
 
 def add_defines(p, help: str) -> None:

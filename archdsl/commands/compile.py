@@ -12,7 +12,8 @@ from pathlib import Path
 from ..errors import ArchError
 from ..files import atomic_write, check_writable
 from .. import analysis
-from .common import EPILOG, add_limits, add_network_args, load_network
+from ..progress import Progress
+from .common import EPILOG, add_limits, add_network_args, load_network, output, seed
 
 SUFFIXES = (".py", ".pt2", ".onnx", ".pt")
 DTYPES = ("float32", "float16", "bfloat16")  # names of torch dtypes
@@ -25,13 +26,14 @@ def add_parser(sub) -> None:
                        "it by suffix (.py source, .pt2 torch.export, .onnx, .pt state_dict).",
                        epilog=EPILOG)
     add_network_args(p)
-    p.add_argument("-o", "--output", metavar="OUT", help="write .py, .pt2, .onnx or .pt")
+    p.add_argument("-o", "--output", type=output, metavar="OUT",
+                   help="write .py, .pt2, .onnx or .pt")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--dtype", default="float32", choices=DTYPES)
     p.add_argument("--channels-last", action="store_true", help="use channels_last memory format")
     p.add_argument("--batch", type=int, default=1, metavar="B", help="dummy batch size")
     p.add_argument("--fuse", action="store_true", help="fold batch norm into convs (eval)")
-    p.add_argument("--seed", type=int, default=0, help="initialisation seed (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="initialisation seed (default 0)")
     p.add_argument("--force", action="store_true", help="overwrite an existing OUT")
     p.add_argument("--autocast", action="store_true",
                    help="keep float32 weights and run the forward under torch.autocast "
@@ -40,21 +42,16 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def _device(torch, text: str):
+def _device(text: str):
+    """cpu, cuda or cuda:N, by the rule of to_torch(device=) (but not meta: the forward
+    pass needs memory)."""
+    from ..backends.torch_backend import as_device
+    if text.strip().startswith("meta"):
+        raise ArchError(f"--device {text!r}: expected cpu, cuda or cuda:N")
     try:
-        dev = torch.device(text)
-    except (RuntimeError, ValueError):
-        raise ArchError(f"--device {text}: expected cpu or cuda (or cuda:N)") from None
-    if dev.type not in ("cpu", "cuda"):
-        raise ArchError(f"--device {text}: expected cpu or cuda (or cuda:N)")
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ArchError(f"--device {text}: CUDA is not available on this machine "
-                            f"(torch {torch.__version__}); use --device cpu")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ArchError(f"--device {text}: this machine has {torch.cuda.device_count()} "
-                            f"CUDA device(s)")
-    return dev
+        return as_device(text)
+    except ArchError as e:
+        raise ArchError(f"--{e.message}") from None
 
 
 def _check_output(args):
@@ -74,26 +71,34 @@ def _sync(torch, device):
 
 
 def run(args) -> int:
+    with Progress(f"compile {args.file}") as progress:
+        return _run(args, progress)
+
+
+def _run(args, progress) -> int:
     out = _check_output(args)  # fail before the expensive part
     if args.batch <= 0:
         raise ArchError(f"--batch must be positive, got {args.batch}")
     if args.autocast and args.dtype == "float32":
         raise ArchError("--autocast needs --dtype float16 or bfloat16")
+    progress.stage("importing torch")
     import torch  # before the clock starts: build time is archdsl's, not torch's import
 
     from ..backends import torch_backend
 
     t0 = time.perf_counter()
+    progress.stage("elaborating")
     net = load_network(args)
-    max_memory = int(args.max_memory * 2 ** 30)
+    max_memory = args.max_memory  # bytes (common.gib)
     analysis.check_limits(net.graph, args.max_params, max_memory, args.batch)
 
-    device = _device(torch, args.device)
+    device = _device(args.device)
     dtype = getattr(torch, args.dtype)
     memory_format = torch.channels_last if args.channels_last else None
     model = net.to_torch(device=device, dtype=None if args.autocast else dtype,
                          memory_format=memory_format, seed=args.seed, fuse=args.fuse,
-                         max_params=args.max_params, max_memory=max_memory)
+                         max_params=args.max_params, max_memory=max_memory,
+                         progress=progress if progress.enabled else None)
     model.eval()
     _sync(torch, device)
     build = time.perf_counter() - t0
@@ -104,7 +109,7 @@ def run(args) -> int:
                 else contextlib.nullcontext())
     t1 = time.perf_counter()
     try:
-        with torch.inference_mode(), autocast:
+        with torch.inference_mode(), autocast, _count_calls(torch, model, progress):
             y = model(x)
         _sync(torch, device)
     except RuntimeError as e:  # e.g. an op without a kernel for this dtype on this device
@@ -113,8 +118,10 @@ def run(args) -> int:
     forward = time.perf_counter() - t1
 
     if out is not None:
+        progress.stage(f"writing {out}")
         _write(out, args, net, model, x, torch)
 
+    progress.close()
     totals = net.totals()
     ys = y if isinstance(y, (tuple, list)) else [y]
     shape = ", ".join("x".join(map(str, t.shape)) for t in ys)
@@ -135,6 +142,26 @@ def run(args) -> int:
         line += f" -> {out}"
     print(line)
     return 0
+
+
+@contextlib.contextmanager
+def _count_calls(torch, model, progress):
+    """The forward pass as a stage of the bar, advanced by each layer's call (a module forward
+    hook, registered only when a bar may be shown: about 5 us per call, bench_progress.py)."""
+    if not progress.enabled:
+        yield
+        return
+    progress.stage("forward pass", total=sum(1 for n in model.graph.nodes
+                                             if n.op == "call_module"))
+
+    def hook(module, inputs, output):
+        if module is not model:
+            progress.advance()
+    handle = torch.nn.modules.module.register_module_forward_hook(hook)
+    try:
+        yield
+    finally:
+        handle.remove()
 
 
 def _write(out: Path, args, net, model, x, torch):

@@ -14,8 +14,8 @@ import networkx as nx
 from ..errors import ArchError
 from ..files import atomic_write
 from . import html
-from .dot import LARGE_LAYOUT, find_dot, layout_load, require_dot, run_dot, run_dot_svgs, \
-    view_to_dot
+from .dot import INSTALL_HINT, LARGE_LAYOUT, find_dot, layout_load, require_dot, run_dot, \
+    run_dot_svgs, view_to_dot
 from .view import build_view, family, plain, resolve_depth
 
 PICTURE_FORMATS = ("svg", "png", "pdf")
@@ -105,14 +105,12 @@ def write(g, path: str, depth: Optional[int] = None, root: Optional[str] = None,
         atomic_write(path, source, force=force)
         return info
     dot = find_dot()
-    if dot is None:
+    if dot is None:  # nothing is written: the only file named is the picture
         fallback = Path(path).with_suffix(".dot")
-        atomic_write(fallback, source, force=force)
         raise ArchError(f"graphviz's `dot` is not installed (not found on PATH), so {path} "
-                        f"was not drawn; wrote the graph to {fallback} instead. Install "
-                        f"graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew "
-                        f"install graphviz; conda: conda install graphviz), then run "
-                        f"`dot -T{fmt} {fallback} -o {path}` or this command again.")
+                        f"was not drawn and nothing was written. {INSTALL_HINT} and run this "
+                        f"again, or write the DOT source with -o {fallback} (-o - prints it) "
+                        f"and draw it elsewhere with `dot -T{fmt}`.")
     atomic_write(path, lambda tmp: run_dot(source, fmt, tmp, dot), force=force)
     return info
 

@@ -24,6 +24,7 @@ from .objectives import Evaluator, parse_objectives
 from .train import TrainSettings
 from .records import CONSTRAINTS_LIST, constraint_keys, source_slice
 from .space import load_spaces
+from .writer import add_trials
 
 MARKER = "search.json"  # in --out: which storage and studies the directory's results are from
 DEFAULT_DB = "study.db"  # the default storage, inside --out
@@ -151,18 +152,39 @@ def read_marker(out: Path) -> Optional[dict]:
         return {}
 
 
-def _marker_storage(storage: Optional[str]) -> dict:
-    """How the marker names the storage: the default one relative to --out (so a copied
-    --out resumes where it lands), any other by a digest (its URL may hold a password)."""
-    if storage is None:
-        return {"storage": DEFAULT_DB}
+def _marker_storage(storage: Optional[str], out: Path) -> dict:
+    """How the marker names the storage: a SQLite file inside --out (the default study.db,
+    or a --storage naming one there) by its path relative to --out, so a copied --out
+    resumes where it lands; any other by a digest (its URL may hold a password)."""
+    inside = _file_in_out(storage, out)
+    if inside is not None:
+        return {"storage": inside}
     return {"storage": redact(storage), "storage_sha256": _digest(storage)}
 
 
-def _same_storage(have: dict, out: Path, storage: Optional[str]) -> bool:
+def _file_in_out(storage: Optional[str], out: Path) -> Optional[str]:
+    """The SQLite database file of `storage` (None: --out's study.db) relative to --out, as a
+    POSIX path, if it lies inside --out; None otherwise."""
     if storage is None:
-        if have.get("storage") == DEFAULT_DB and "storage_sha256" not in have:
-            return True
+        return DEFAULT_DB
+    try:
+        from sqlalchemy.engine import make_url
+        parsed = make_url(storage)
+    except Exception:
+        return None
+    if parsed.drivername.split("+")[0] != "sqlite" or not parsed.database:
+        return None
+    try:
+        return Path(parsed.database).resolve().relative_to(out.resolve()).as_posix()
+    except (ValueError, OSError):
+        return None
+
+
+def _same_storage(have: dict, out: Path, storage: Optional[str]) -> bool:
+    inside = _file_in_out(storage, out)
+    if inside is not None and "storage_sha256" not in have:
+        return have.get("storage") == inside
+    if storage is None:
         # markers written before storages were relative: the absolute URL of this study.db
         return have.get("storage_sha256") == _digest(_default_url(out))
     return have.get("storage_sha256") == _digest(storage)
@@ -208,7 +230,7 @@ def prepare_out(out: Path, storage: Optional[str], studies: list, force: bool) -
 
 
 def write_marker(out: Path, storage: Optional[str], studies: list, trials: dict) -> None:
-    data = dict(_marker_storage(storage), studies=studies, trials=trials)
+    data = dict(_marker_storage(storage, out), studies=studies, trials=trials)
     try:
         atomic_write(out / MARKER, json.dumps(data, indent=1) + "\n", force=True)
     except OSError as e:
@@ -502,15 +524,15 @@ def _optimize_direct(study, objective, trials, timeout, cfg, progress):
                    callbacks=[progress.callback], gc_after_trial=True, catch=(TrialFailed,))
 
 
-SYNC_EVERY = 10  # analysis-only searches read other workers' trials every this many trials
+SYNC_EVERY = 10  # analysis-only searches write their trials, and read other workers', this often
 
 
 def _optimize_in_memory(study, objective, trials, timeout, cfg, progress):
     """Analysis-only trials take milliseconds, far less than the dozen storage transactions
     of an ordinary trial. So they are sampled in an in-memory study that mirrors the stored
-    one, and each finished trial is written to the storage in one transaction (a trial is
-    never left RUNNING there). Other workers' trials are read back every SYNC_EVERY trials.
-    Enqueued trials, and the first trial (whose number seeds this worker's sampler), run in
+    one; every SYNC_EVERY trials the finished ones are written to the storage in one
+    transaction (writer.py; a trial is never left RUNNING there) and other workers' trials
+    are read back. Enqueued trials, and the first trial (whose number seeds this worker's sampler), run in
     the storage itself."""
     import optuna
     from optuna.trial import TrialState
@@ -551,20 +573,30 @@ def _optimize_in_memory(study, objective, trials, timeout, cfg, progress):
         if fresh:
             mem.add_trials(fresh)
 
+    finished = []  # this batch's trials, written to the storage together (writer.py)
+
     def store(_mem, frozen):
         if frozen.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL):
-            study.add_trial(frozen)
+            finished.append(frozen)
             progress.callback(study, frozen)
 
+    def flush():
+        batch, finished[:] = list(finished), []
+        add_trials(study, batch)
+
     sync(initial=True)
-    while trials is None or done < trials:
-        if left() == 0.0:
-            break
-        batch = SYNC_EVERY if trials is None else min(SYNC_EVERY, trials - done)
-        mem.optimize(objective.func, n_trials=batch, timeout=left(), n_jobs=cfg.n_jobs,
-                     callbacks=[store], catch=(TrialFailed,))
-        done += batch
-        sync()
+    try:
+        while trials is None or done < trials:
+            if left() == 0.0:
+                break
+            batch = SYNC_EVERY if trials is None else min(SYNC_EVERY, trials - done)
+            mem.optimize(objective.func, n_trials=batch, timeout=left(), n_jobs=cfg.n_jobs,
+                         callbacks=[store], catch=(TrialFailed,))
+            done += batch
+            flush()
+            sync()
+    finally:  # Ctrl-C: the trials finished before it are kept
+        flush()
 
 
 class _Objective:
