@@ -15,6 +15,7 @@ from test_zoo_reference import REFERENCES, network
 
 import archdsl
 from archdsl import ir
+from archdsl.errors import ArchError
 
 # --------------------------------------------------------------------------- the zoo networks
 
@@ -173,3 +174,13 @@ def test_block_in_training_is_torchvisions(kind, torch):
     if ref.p > 0:  # some samples took the identity only: their branch was dropped
         dropped = [(got[i] == x[i]).all().item() for i in range(len(x))]
         assert any(dropped) and not all(dropped)
+
+
+@pytest.mark.parametrize("file,family,args", [
+    ("mobilenet_v3", "mobilenet_v3", {"size": "medium"}),
+    ("efficientnet", "efficientnet_v2", {"size": "xl", "drop": 0.2, "image": [3, 64, 64]})])
+def test_a_size_without_a_table_is_a_located_error(file, family, args):
+    with pytest.raises(ArchError) as err:
+        archdsl.load(f"zoo:{file}", network=family, **args)
+    message = str(err.value)
+    assert "out of range" in message and f"{file}.arch:" in message
