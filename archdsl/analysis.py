@@ -4,13 +4,33 @@ network before the torch backend allocates it. Never imports torch."""
 from __future__ import annotations
 
 import math
+import os
 
 from . import ir, ops
 from .errors import ArchError
 
+
+def _machine_memory() -> int:
+    """Bytes this process may allocate at most: the machine's memory, or less under an
+    address-space limit (ulimit -v)."""
+    limit = 2 ** 62
+    try:
+        limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        pass
+    try:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            limit = min(limit, soft)
+    except (ImportError, OSError, ValueError):
+        pass
+    return limit
+
+
 BYTES = 4  # float32
 MAX_PARAMS = 2 ** 31
-MAX_MEMORY = 64 * 2 ** 30  # bytes of float32 activations: all op outputs, as training keeps
+MAX_MEMORY = min(64 * 2 ** 30, _machine_memory())  # bytes a run allocates: run_memory
 
 
 COUNT_LIMIT = 2 ** 63  # every count (elements, params, flops) fits a signed 64-bit integer
@@ -89,25 +109,101 @@ def aggregate(rows: list, depth: int, scopes=None) -> list:
     return list(out.values())
 
 
+# Bytes per number of the dtypes `summary --dtype` and `compile --dtype` take.
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
+
+
+def dtype_bytes(dtype: str) -> int:
+    if dtype not in DTYPE_BYTES:
+        raise ArchError(f"unknown dtype {dtype!r} (choose from {', '.join(DTYPE_BYTES)})")
+    return DTYPE_BYTES[dtype]
+
+
+def training_sizes(g, batch: int = 1, dtype: str = "float32", rows=None) -> dict:
+    """What one training step on `batch` samples holds, in bytes of `dtype` (the README's
+    "Summaries" defines each): `input`, the batch; `params`, the trainable parameters;
+    `forward_backward`, every op's output (aux heads' too: training runs them) kept for
+    the backward pass, and its gradient of the same size; `total`, their sum. Buffers, the
+    parameters' gradients and optimizer state are not counted (torchinfo does not either)."""
+    width = dtype_bytes(dtype)
+    rows = layers(g) if rows is None else rows
+    outputs = sum(math.prod(r["shape"]) for r in rows)
+    sizes = {"input": math.prod(g.graph["input_shape"]) * batch * width,
+             "params": sum(r["params"] for r in rows) * width,
+             "forward_backward": 2 * outputs * batch * width}
+    sizes["total"] = sizes["input"] + sizes["params"] + sizes["forward_backward"]
+    return sizes
+
+
+def batch_summary(g, batch: int = 1, dtype: str = "float32") -> dict:
+    """summary() for a batch in a dtype: each row's (and the total's) `memory` is its output's
+    bytes for `batch` samples of `dtype`, and `sizes` the training step's totals; params,
+    flops and macs stay per sample, as networks are compared."""
+    width = dtype_bytes(dtype)
+    s = summary(g)
+    for r in s["layers"]:
+        r["memory"] = math.prod(r["shape"]) * batch * width
+    s["total"] = totals(g, s["layers"])
+    s.update(batch=batch, dtype=dtype, sizes=training_sizes(g, batch, dtype, s["layers"]))
+    return s
+
+
 def summary(g) -> dict:
     rows = layers(g)
     return {"network": g.graph["name"], "input": list(g.graph["input_shape"]),
             "layers": rows, "total": totals(g, rows)}
 
 
+def run_memory(g, batch: int = 1) -> dict:
+    """Bytes of float32 tensors one run of `g` on `batch` samples allocates at least (what
+    the memory limit reads): the input, the weights and buffers (the module's), every op's
+    output (as training keeps them; aux heads excepted, as in the totals) and the largest
+    scratch one op makes while it runs (an RBF's x - prototypes). `total` is their sum,
+    `largest` the node that needs the most."""
+    inputs = set(g.graph["inputs"])
+    parts = {"input": 0, "weights": 0, "activations": 0, "scratch": 0}
+    largest, most = None, -1  # the node that needs the most (where a refusal points)
+    for key in ir.execution_order(g):
+        d = g.nodes[key]
+        out = math.prod(d["shape"]) * batch * BYTES
+        if key in inputs:
+            parts["input"] += out
+            need = out
+        else:
+            c = ops.OPS[d["op"]].cost(d["args"], [g.nodes[p]["shape"] for p in
+                                                  ir.predecessors(g, key)], d["shape"])
+            need = (c.params + c.buffers) * BYTES
+            parts["weights"] += need
+            if not d.get("aux"):
+                parts["activations"] += out
+                parts["scratch"] = max(parts["scratch"], c.scratch * batch * BYTES)
+                need += out + c.scratch * batch * BYTES
+        if need > most:
+            largest, most = key, need
+    parts["total"] = sum(parts.values())
+    parts["largest"] = largest
+    return parts
+
+
 def check_limits(g, max_params=MAX_PARAMS, max_memory=MAX_MEMORY, batch: int = 1):
-    """Refuse, before anything is allocated, a network whose parameters or float32
-    activations (every op's output, for `batch` samples) exceed the limits."""
-    total = totals(g)
-    params = total["params"]
+    """Refuse, before anything is allocated, a network whose parameters or memory (its
+    input, weights and buffers, activations and largest scratch for `batch` samples, in
+    float32: `run_memory`) exceed the limits."""
+    rows = layers(g)
+    params = totals(g, rows)["params"]
     if max_params is not None and params > max_params:
+        most = max(rows, key=lambda r: r["params"])["name"]  # where the refusal points
         raise ArchError(f"network '{g.graph['name']}' has {params:,} parameters, more than the "
                         f"limit of {max_params:,}; raise it with --max-params (max_params= in "
-                        f"Python) if this is intended")
-    memory = total["memory"] * batch
-    if max_memory is not None and memory > max_memory:
-        raise ArchError(f"network '{g.graph['name']}' needs {memory / 2**30:,.1f} GiB of "
-                        f"activations for a batch of {batch} (float32), more than the limit of "
-                        f"{max_memory / 2**30:,.1f} GiB; raise it with --max-memory GIB "
-                        f"(max_memory= bytes in Python) if this is intended")
+                        f"Python) if this is intended", g.nodes[most].get("span"))
+    if max_memory is not None:
+        need = run_memory(g, batch)
+        if need["total"] > max_memory:
+            parts = ", ".join(f"{what} {need[what] / 2**30:,.1f}" for what in
+                              ("input", "weights", "activations", "scratch"))
+            raise ArchError(f"network '{g.graph['name']}' needs {need['total'] / 2**30:,.1f} "
+                            f"GiB for a batch of {batch} (float32; GiB of {parts}), more than "
+                            f"the limit of {max_memory / 2**30:,.1f} GiB; raise it with "
+                            f"--max-memory GIB (max_memory= bytes in Python) if this is "
+                            f"intended", g.nodes[need["largest"]].get("span"))
     return params

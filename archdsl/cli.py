@@ -17,14 +17,14 @@ import signal
 import sys
 
 from . import processes
-from .commands import check, render, search, summary, zoo
+from .commands import check, lsp, render, search, summary, zoo
 from .commands import compile as compile_command
 from .commands import eval as eval_command
 from .commands.common import EPILOG
 from .errors import ArchError, Span, format_error
 from .files import reason, shown
 
-COMMANDS = (check, summary, compile_command, eval_command, render, zoo, search)
+COMMANDS = (check, summary, compile_command, eval_command, render, zoo, search, lsp)
 
 
 class _Parser(argparse.ArgumentParser):

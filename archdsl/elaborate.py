@@ -17,7 +17,10 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Optional, Protocol
 
 from . import analysis, ir, ops, syntax
@@ -26,8 +29,9 @@ from .errors import ArchError, Span, source_text
 from .evaluate import MAX_LOOP, Budget, Env, Evaluator, bind_target, compare, shape_value
 from .names import check_layer_name
 from .suggest import did_you_mean
-from .values import CALLABLE, DefValue, Function, IntRange, LogRange, OpValue, is_data, literal, \
-    show, unwrap
+from .values import CALLABLE, DefValue, Function, IntRange, LogRange, OpValue, Partial, is_data, \
+    literal, show, unwrap
+from .values import key as value_key
 
 MAX_NODES = 1_000_000  # IR nodes one elaboration may create (--max-nodes)
 MAX_CALL_DEPTH = 200  # nested block calls
@@ -105,11 +109,121 @@ class _Infeasible(Exception):
     no network, and the space itself is not wrong."""
 
 
+# ====================================================================== the block cache
+
+
+class _Uncacheable(Exception):
+    """A block call whose arguments the cache cannot key on (a search domain, ...)."""
+
+
+MAX_KEY_ITEMS = 10_000  # list items one cache key may read; a call with more is not cached
+
+
+def _value_key(v, pins: list, left=None):
+    """A hashable key equal for values that elaborate alike; definitions by identity (their
+    objects are kept in `pins`, so that no id is reused while an entry holds it). Lists may
+    share their items (2^40 items in 40 doublings): past MAX_KEY_ITEMS items read, or nested
+    deeper than Python's stack allows, the call is not cached."""
+    left = [MAX_KEY_ITEMS] if left is None else left
+    t = type(v)
+    if v is None or t in (bool, int, float, str):
+        return (t, v)  # the type too: 1, 1.0 and true are equal in Python, not here
+    if t is list:
+        left[0] -= len(v)
+        if left[0] < 0:
+            raise _Uncacheable
+        try:
+            return (t, tuple(_value_key(x, pins, left) for x in v))
+        except RecursionError:
+            raise _Uncacheable from None
+    if t is DefValue:
+        pins.append(v.defn)
+        return (t, id(v.defn), _scope_key(v.scope, pins))
+    if t is OpValue:
+        return (t, v.op.name)
+    if t is Partial:
+        return (t, _value_key(v.target, pins, left),
+                tuple(_value_key(a, pins, left) for a in v.args),
+                tuple((k, _value_key(x, pins, left)) for k, x in v.kwargs))
+    raise _Uncacheable
+
+
+def _scope_key(file_scope, pins: list):
+    modules = file_scope.modules()
+    pins.append(modules)
+    return tuple(map(id, modules))
+
+
+@dataclass
+class _Elaborated:
+    """What one block call added to the graph, relative to its scope path P: nodes
+    (key, op, args, shape, scope paths, span, aux, inputs) with keys and scope paths
+    without "P.", an input None being the block's own input; the scopes and labels it
+    opened, its aux outputs, its output (None: its input), and what replaying it must
+    respect: the work it did and how deep its calls nested."""
+    nodes: list
+    scopes: list
+    labels: list
+    aux_outputs: list
+    out: Optional[str]
+    steps: int
+    depth: int
+    pins: list
+
+
+class BlockCache:
+    """Elaborated block calls, for reuse: a block called with the same arguments on an input
+    of the same shape adds the same ops, so a second call (in the same elaboration, as
+    ResNet-152's 36 alike units of layer3, or in a later one, as the language server's after
+    an edit) replays them under its own path instead of running the body again. Keyed on the
+    definition and the parsed modules its file sees, by identity (a file parsed again after an
+    edit gives new objects, so an edited block, or one whose callees changed, is elaborated
+    again), the bound arguments, the input shape and whether it is inside an aux head.
+    Bounded by the ops it holds, least recently used first out."""
+
+    def __init__(self, max_ops: int = 100_000):
+        self.max_ops = max_ops
+        self.ops = 0
+        self.hits = self.misses = 0
+        self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key) -> Optional[_Elaborated]:
+        with self._lock:  # a search's trials may elaborate in threads (--n-jobs)
+            entry = self._entries.get(key)
+            if entry is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry
+
+    def put(self, key, entry: _Elaborated) -> None:
+        size = len(entry.nodes)
+        with self._lock:
+            if size > self.max_ops // 4 or key in self._entries:
+                return
+            self._entries[key] = entry
+            self.ops += size
+            while self.ops > self.max_ops:
+                _, old = self._entries.popitem(last=False)
+                self.ops -= len(old.nodes)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.ops = 0
+
+
+BLOCK_CACHE = BlockCache()  # the process's: every elaboration shares it by default
+
+
 # ====================================================================== the elaborator
 
 
 class Elaborator:
-    def __init__(self, max_nodes: Optional[int] = None, *, budget: Optional[Budget] = None):
+    def __init__(self, max_nodes: Optional[int] = None, *, budget: Optional[Budget] = None,
+                 cache: Optional[BlockCache] = BLOCK_CACHE):
         # MAX_CALL_DEPTH nested blocks take ~10 Python frames each; Python 3.11 frames of
         # Python-to-Python calls live off the C stack, so a higher limit is safe.
         sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
@@ -124,15 +238,20 @@ class Elaborator:
         self._costs: dict = {}
         self._drawing: Optional[_Drawing] = None  # while elaborating a space's point
         self.input_override: Optional[tuple] = None  # summary/compile --input C,H,W
+        self.cache = cache  # None: every block call runs its body
+        self._added: list = []  # node keys in the order they were added
+        self._deepest = 0  # the longest call chain a block call's depth check saw
 
     @property
     def max_nodes(self) -> int:
         return self.budget.max_nodes
 
     def _sub(self) -> "Elaborator":
-        """An elaboration started by this one: same budget, same call chain."""
-        sub = Elaborator(budget=self.budget)
+        """An elaboration started by this one: same budget, call chain, block cache and cost
+        cache."""
+        sub = Elaborator(budget=self.budget, cache=self.cache)
         sub.chain.extend(self.chain)
+        sub._costs = self._costs
         return sub
 
     # ================================================================== networks
@@ -173,7 +292,9 @@ class Elaborator:
     def cost(self, value, shape: tuple, span) -> dict:
         """The analysis totals of a block or op call applied to an input of `shape` (what
         flops/params/macs(...) read): elaborated on its own graph, within this budget."""
-        key = (id(value), show(value), shape)
+        # Keyed by what the call is, not by the object: `flops(r(n - 1), ...)` written three
+        # times in `r(n)` elaborates once per n, not 3^n times.
+        key = (value_key(value, self.budget.step), shape)
         if key not in self._costs:
             sub = self._sub()
             sub.graph = ir.new_graph("cost")
@@ -293,7 +414,7 @@ class Elaborator:
                 # Locate it at the label: the template's own text is not a file to point into.
                 raise ArchError(f"in the name template {{{show(m.group(1))[1:-1]}}}: "
                                 f"{e.message}", label.span) from None
-            out.append(show(value) if not isinstance(value, str) else value)
+            out.append(show(value, self.budget.step) if not isinstance(value, str) else value)
         out.append(text[pos:])
         return "".join(out)
 
@@ -384,6 +505,7 @@ class Elaborator:
         return key
 
     def _apply_block(self, target: DefValue, args, kwargs, scope, x, key_name, span):
+        self._deepest = max(self._deepest, len(self.chain))
         if len(self.chain) >= MAX_CALL_DEPTH:
             raise ArchError(f"recursion too deep: more than {MAX_CALL_DEPTH} nested block calls "
                             f"(calling {target.name})", span)
@@ -392,10 +514,103 @@ class Elaborator:
             env = self.bind(target, args, kwargs, span)
             inner = self._open_scope(scope, key_name, target.name, span)
             inner.names["in"] = x
-            out = self.body(target.defn.body, env, inner, x)
+            key = self._cache_key(target, env, x, scope)
+            entry = None if key is None else self.cache.get(key[0])
+            if entry is not None and self._replay(entry, inner, x):
+                return self._outer(entry.out, inner, x)
+            out = self._elaborate_block(target, env, inner, x, key)
         finally:
             self.chain.pop()
         return out
+
+    # -- the block cache (BlockCache): recording a call's additions, replaying them
+
+    def _cache_key(self, target: DefValue, env: Env, x: str, scope: Scope):
+        if self.cache is None:
+            return None
+        pins: list = [target.defn]
+        try:
+            left = [MAX_KEY_ITEMS]
+            args = tuple((k, _value_key(v, pins, left)) for k, v in env.vars.items())
+        except _Uncacheable:
+            return None
+        key = (id(target.defn), _scope_key(target.scope, pins), args, self._shape(x),
+               scope.aux)
+        return key, pins
+
+    def _elaborate_block(self, target, env, inner: Scope, x: str, key):
+        graph = self.graph.graph
+        n_added, n_scopes, n_labels = len(self._added), len(graph["scopes"]), len(graph["labels"])
+        n_aux, steps, deepest = len(graph["aux_outputs"]), self.budget.steps, self._deepest
+        self._deepest = len(self.chain) - 1
+        try:
+            out = self.body(target.defn.body, env, inner, x)
+            depth = self._deepest - (len(self.chain) - 1)
+        finally:
+            self._deepest = max(self._deepest, deepest)
+        if key is not None:
+            entry = self._record(inner, x, out, n_added, len(graph["scopes"]) - n_scopes,
+                                 len(graph["labels"]) - n_labels, graph["aux_outputs"][n_aux:],
+                                 self.budget.steps - steps, depth, key[1])
+            if entry is not None:
+                self.cache.put(key[0], entry)
+        return out
+
+    def _record(self, inner: Scope, x, out, n_added, n_scopes, n_labels, aux, steps, depth,
+                pins) -> Optional[_Elaborated]:
+        prefix, cut, outer = inner.prefix, len(inner.prefix), len(inner.path)
+        nodes = []
+        for key in self._added[n_added:]:
+            d = self.graph.nodes[key]
+            inputs = []
+            for src in ir.predecessors(self.graph, key):
+                if src == x:
+                    inputs.append(None)
+                elif src.startswith(prefix):
+                    inputs.append(src[cut:])
+                else:
+                    return None  # reads a node outside the block: not a function of x alone
+            nodes.append((key[cut:], d["op"], d["args"], d["shape"],
+                          tuple(p[cut:] for p in d["scope"][outer:]), d["span"], d["aux"],
+                          inputs))
+        scopes = [(p[cut:], dict(e)) for p, e in
+                  reversed(list(islice(reversed(self.graph.graph["scopes"].items()), n_scopes)))]
+        labels = [(k[cut:], None if v == x else v[cut:]) for k, v in
+                  reversed(list(islice(reversed(self.graph.graph["labels"].items()), n_labels)))]
+        return _Elaborated(nodes, scopes, labels, [a[cut:] for a in aux],
+                           None if out == x else out[cut:], steps, depth, pins)
+
+    def _replay(self, entry: _Elaborated, inner: Scope, x: str) -> bool:
+        """Add a cached call's ops under `inner`; False (nothing added) when the call would
+        not elaborate alike here: over the node limit, the work budget or the call depth,
+        which the real elaboration then reports where it happens. Nodes are added by `_add`,
+        as the real elaboration adds them, so they count alike in every limit."""
+        g, prefix, path = self.graph, inner.prefix, inner.path
+        if (g.number_of_nodes() + len(entry.nodes) > self.max_nodes
+                or self.budget.steps + entry.steps > self.budget.max_steps
+                or len(self.chain) - 1 + entry.depth >= MAX_CALL_DEPTH
+                or any(prefix + n[0] in g for n in entry.nodes)):
+            return False
+        self.budget.step(entry.steps)
+        scopes, labels = g.graph["scopes"], g.graph["labels"]
+        for p, e in entry.scopes:
+            scopes[prefix + p] = dict(e)
+        where: dict = {}  # (inner scope paths, aux) -> the Scope `_add` reads them from
+        for key, op, args, shape, inner_paths, span, aux, inputs in entry.nodes:
+            at = where.get((inner_paths, aux))
+            if at is None:
+                at = where[inner_paths, aux] = Scope(
+                    "", path + tuple(prefix + p for p in inner_paths), aux=aux)
+            self._add(prefix + key, op, dict(args), shape, at, span,
+                      [x if src is None else prefix + src for src in inputs])
+        for k, v in entry.labels:
+            labels[prefix + k] = x if v is None else prefix + v
+        g.graph["aux_outputs"].extend(prefix + a for a in entry.aux_outputs)
+        return True
+
+    @staticmethod
+    def _outer(out: Optional[str], inner: Scope, x: str) -> str:
+        return x if out is None else inner.prefix + out
 
     def _open_scope(self, scope: Scope, name: str, kind: str, span) -> Scope:
         path = scope.prefix + name
@@ -668,6 +883,7 @@ class Elaborator:
             raise e.with_span(span)
         ir.add_node(self.graph, key, op=op, args=args, shape=tuple(shape), scope=scope.path,
                     span=span, aux=scope.aux)
+        self._added.append(key)
         for port, src in enumerate(inputs):
             self.graph.add_edge(src, key, port=port)
 

@@ -21,7 +21,7 @@ from .binding import MISSING, bind
 from .errors import ArchError
 from .loader import FileScope
 from .suggest import did_you_mean
-from .values import CALLABLE, DefValue, Function, IntRange, LogRange, OpValue, Partial, show
+from .values import CALLABLE, DefValue, Function, IntRange, LogRange, OpValue, Partial, equal, show
 
 MAX_LOOP = 1_000_000  # iterations of one loop, range() length, `x N`, items of a list
 MAX_INT = 2 ** 63  # larger numbers are an overflow error
@@ -241,7 +241,7 @@ class Evaluator:
         left = self.eval(e.first, env, s)
         for op, expr in e.rest:
             right = self.eval(expr, env, s)
-            if not compare(op, left, right, e.span):
+            if not compare(op, left, right, e.span, self.budget.step):
                 return False
             left = right
         return True
@@ -461,12 +461,13 @@ def arith(op: str, a, b, span):
     return checked(r, span)
 
 
-def compare(op, a, b, span) -> bool:
+def compare(op, a, b, span, step=None) -> bool:
+    """`a OP b`; == and != by `values.equal` (`step` counts the items it visits)."""
     if op in ("==", "!="):
-        # a list is a list (also when it is a range's); true is not 1
-        same = a == b and (type(a) is type(b) or isinstance(a, list) and isinstance(b, list)) or (
-            isinstance(a, (int, float)) and isinstance(b, (int, float))
-            and not isinstance(a, bool) and not isinstance(b, bool) and a == b)
+        try:
+            same = equal(a, b, step)
+        except ArchError as e:
+            raise e.with_span(span)
         return same if op == "==" else not same
     number(a, f"'{op}'", span)
     number(b, f"'{op}'", span)

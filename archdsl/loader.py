@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Optional
 
 from . import syntax
-from .errors import ArchError, Span, forget_source
+from .errors import ArchError, Span, forget_source, register_source
 from .files import read_source, reason, shown
 from .suggest import did_you_mean
 
@@ -35,15 +35,35 @@ class FileScope:
     own: dict = field(default_factory=dict)  # name -> definition written in this file
     visible: dict = field(default_factory=dict)  # name -> (definition, FileScope)
     order: list = field(default_factory=list)  # own definitions in file order
+    _modules: Optional[tuple] = None
 
     def lookup(self, name: str):
         return self.visible.get(name)
 
+    def modules(self) -> tuple:
+        """Every parsed module the definitions this file sees were written in, and those they
+        see in turn: what a definition of this file means depends on these alone (the
+        elaborator's block cache keys on them, by identity)."""
+        if self._modules is None:
+            seen, todo, found = {id(self)}, [self], []
+            while todo:
+                scope = todo.pop()
+                found.append(scope.module)
+                for _, owner in scope.visible.values():
+                    if id(owner) not in seen:
+                        seen.add(id(owner))
+                        todo.append(owner)
+            self._modules = tuple(found)
+        return self._modules
+
 
 class Loader:
-    """Parses each file once and resolves imports. One loader per elaboration run."""
+    """Parses each file once and resolves imports. One loader per elaboration run.
+    `overlay` maps resolved paths to texts read instead of the files (an editor's unsaved
+    buffers, for the language server)."""
 
-    def __init__(self):
+    def __init__(self, overlay: Optional[dict] = None):
+        self.overlay = overlay or {}
         self.scopes: dict[str, FileScope] = {}
         self._loading: list[tuple[str, Optional[Span]]] = []
         self._prelude: Optional[dict] = None
@@ -87,11 +107,12 @@ class Loader:
                 raise err
         if key in self.scopes:
             return self.scopes[key]
-        text = self._read(path, span)
+        text = self.overlay.get(key)
+        if text is None:
+            text = self._read(path, span)
         self._loading.append((key, span))
         try:
-            module = (_parse_stdlib(path, text) if self._is_stdlib(path)
-                      else syntax.parse(text, path))
+            module = parse_cached(text, path)
             scope = self._build(path, module, base=Path(path).parent)
         finally:
             self._loading.pop()
@@ -103,16 +124,7 @@ class Loader:
         imported: dict = {}
         for item in module.items:
             if isinstance(item, syntax.Use):
-                if item.path.startswith("zoo:"):
-                    # `use "zoo:resnet50"`: a network file of the zoo shipped with the package.
-                    try:
-                        target = resolve_file_argument(item.path)
-                    except ArchError as e:
-                        raise e.with_span(item.span) from None
-                elif not item.path.endswith(".arch"):
-                    raise ArchError(f"use reads only .arch files, not {item.path!r}", item.span)
-                else:
-                    target = self._resolve_use(item, base)
+                target = self.use_target(item, base)
                 used = self._load(target, item.span)
                 for name, entry in used.visible.items():
                     if self._is_stdlib(entry[1].path):
@@ -139,6 +151,18 @@ class Loader:
                             f"{have[0].span} and {entry[0].span}", site)
         into[name] = entry
 
+    def use_target(self, item: syntax.Use, base: Path) -> str:
+        """The file a `use` names, from a file in the directory `base`."""
+        if item.path.startswith("zoo:"):
+            # `use "zoo:resnet50"`: a network file of the zoo shipped with the package.
+            try:
+                return resolve_file_argument(item.path)
+            except ArchError as e:
+                raise e.with_span(item.span) from None
+        if not item.path.endswith(".arch"):
+            raise ArchError(f"use reads only .arch files, not {item.path!r}", item.span)
+        return self._resolve_use(item, base)
+
     def _resolve_use(self, item: syntax.Use, base: Path) -> str:
         if "\x00" in item.path:
             raise ArchError(f"cannot read {shown(item.path)!r}: a file name cannot contain a NUL "
@@ -158,10 +182,7 @@ class Loader:
 
     @staticmethod
     def _is_stdlib(file: str) -> bool:
-        try:
-            return Path(file).resolve().parent == STDLIB
-        except OSError:
-            return False
+        return _in_stdlib(file)
 
     def prelude(self) -> dict:
         """Every definition of the standard library's files, visible to every user file."""
@@ -182,12 +203,41 @@ class Loader:
         return self._prelude
 
 
-@functools.lru_cache(maxsize=64)
-def _parse_stdlib(path: str, text: str) -> syntax.Module:
-    """The standard library parsed once per process (keyed on its text, so an edited file is
-    parsed again): a Loader per check or search trial would otherwise spend most of its time
-    re-parsing the prelude. Parsed modules are frozen, so sharing them is safe."""
+@functools.lru_cache(maxsize=1024)
+def _in_stdlib(file: str) -> bool:
+    # Asked for every name a used file brings: resolving the path each time was most of the
+    # time of loading a file whose imports are parsed already.
+    try:
+        return Path(file).resolve().parent == STDLIB
+    except OSError:
+        return False
+
+
+CACHED_TEXT = 2 ** 20  # characters: larger files are parsed each time, not kept
+
+
+def parse_cached(text: str, path: str) -> syntax.Module:
+    """A file parsed once per process and text: a Loader per check, search trial or edit in
+    the language server would otherwise spend most of its time parsing again the standard
+    library and the files that did not change (an edited file is parsed again, its text
+    differs). Parsed modules are frozen, so sharing them is safe; the same module object
+    for the same text is also what lets the elaborator's block cache recognise unchanged
+    definitions."""
+    if len(text) > CACHED_TEXT:
+        return syntax.parse(text, path)
+    module = _parse(text, path)
+    register_source(path, text)  # a hit did not register it; messages quote it
+    return module
+
+
+@functools.lru_cache(maxsize=128)
+def _parse(text: str, path: str) -> syntax.Module:
     return syntax.parse(text, path)
+
+
+def forget_parses() -> None:
+    """Drop every parsed file (bench/bench_lsp.py's baseline: nothing reused)."""
+    _parse.cache_clear()
 
 
 def resolve_file_argument(arg: str) -> str:

@@ -11,6 +11,7 @@ from .elaborate import Elaborator
 from .errors import ArchError
 from .suggest import did_you_mean
 from .loader import FileScope, Loader, resolve_file_argument
+from .units import count_text
 from .values import DefValue, is_data
 
 
@@ -23,8 +24,60 @@ class Network:
     def name(self) -> str:
         return self.graph.graph["name"]
 
-    def summary(self) -> dict:
-        return analysis.summary(self.graph)
+    def summary(self, batch: int = 1, dtype: str = "float32", depth: int | None = None) -> dict:
+        """The cost summary, as `archdsl summary --json [--batch B] [--dtype D] [--depth D]`
+        prints it (fields: docs/design.md): per-layer rows (grouped by their first `depth`
+        path components if given), totals, and a training step's sizes."""
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:
+            raise ArchError(f"summary(batch=...) must be a positive integer, got {batch!r}")
+        if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int)):
+            raise ArchError(f"summary(depth=...) must be an integer or None, got {depth!r}")
+        s = analysis.batch_summary(self.graph, batch, dtype)
+        if depth is not None:
+            s["layers"] = analysis.aggregate(s["layers"], depth, self.graph.graph["scopes"])
+        return s
+
+    def render(self, output=None, depth="auto", scope: str | None = None,
+               rankdir: str = "TB", annotate=("shapes",), force: bool = False):
+        """The diagram, as `archdsl render` draws it with the same options. Without `output`
+        the SVG text (as a `Diagram`, which a notebook shows as the picture); `"-"` the DOT
+        source; a path writes the file by its suffix (.svg .png .pdf .html .dot .graphml
+        .json; never over an existing one without force=True) and returns what the command
+        reports: {"path", "format", "nodes", "edges", "depth", "max_depth", ...}."""
+        from .render import dot, export, view
+        if isinstance(annotate, str):  # as --annotate takes it: "shapes,flops" or "none"
+            annotate = tuple(a.strip() for a in annotate.split(",")
+                             if a.strip() not in ("", "none"))
+        if output is None:
+            return Diagram(export.to_svg(self.graph, depth, scope, rankdir, tuple(annotate)))
+        fmt = "dot" if output == "-" else export.output_format(str(output))
+        resolved = (None if depth == "auto" and fmt in ("graphml", "json")
+                    else view.resolve_depth(self.graph, depth, scope))
+        if output == "-":
+            return dot.to_dot(self.graph, resolved, scope, rankdir, tuple(annotate))
+        return export.write(self.graph, str(output), depth=resolved, root=scope,
+                            rankdir=rankdir, annotate=tuple(annotate), force=force)
+
+    def __repr__(self) -> str:
+        tot = self.totals()
+        shape = "x".join(map(str, self.graph.graph["input_shape"]))
+        return (f"<Network {self.name}: input {shape}, {tot['params']:,} params "
+                f"({count_text(tot['params'])}), {count_text(tot['flops'])} FLOPs "
+                f"(multiply-adds per sample)>")
+
+    def _repr_svg_(self):
+        """A notebook's picture of the network: the diagram at the auto depth (None, so the
+        notebook falls back to the table, when graphviz's dot is not installed)."""
+        from .render import dot
+        if dot.find_dot() is None:
+            return None
+        return str(self.render())
+
+    def _repr_html_(self) -> str:
+        """A notebook's table: the summary for one float32 sample."""
+        from . import tables
+        s = self.summary()
+        return tables.to_html(s, s["layers"])
 
     def totals(self) -> dict:
         return analysis.totals(self.graph)
@@ -34,6 +87,16 @@ class Network:
         from .backends.torch_backend import to_torch
         return to_torch(self.graph, device=device, dtype=dtype, memory_format=memory_format,
                         seed=seed, fuse=fuse, **limits)
+
+
+class Diagram(str):
+    """SVG text of a diagram that a notebook shows as the picture (`Network.render()`)."""
+
+    def _repr_svg_(self) -> str:
+        return str(self)
+
+    def __repr__(self) -> str:
+        return f"<Diagram: {len(self):,} characters of SVG>"
 
 
 def networks_in(scope: FileScope) -> list:

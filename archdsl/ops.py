@@ -57,6 +57,10 @@ class Cost:
     params: int = 0
     flops: int = 0
     macs: int = 0
+    # Memory besides parameters and the output, in float32 elements: buffers the module holds
+    # (for the network), scratch an evaluation allocates beyond its output (per sample).
+    buffers: int = 0
+    scratch: int = 0
 
 
 def _free(a, ins, out) -> Cost:
@@ -76,6 +80,17 @@ class Merge:
 
 
 @dataclass(frozen=True)
+class Weight:
+    """An op whose one parameter is a bare tensor registered under the op's own node key, so
+    the statement's name is its state_dict key (ConvNeXt's `features.1.0.layer_scale`, not
+    `...layer_scale.weight`); the op computes `function(x, tensor)`."""
+    shape: Callable  # (args, in_shapes) -> the tensor's shape
+    init: Callable  # (args) -> the value every entry starts at
+    function: str  # the torch function, by name, in backends/torch_layers.py: (x, w) -> tensor
+    source: Callable  # Python source for `.py` files: (input name, tensor expression) -> expression
+
+
+@dataclass(frozen=True)
 class Op:
     name: str
     params: tuple  # of P, in positional order
@@ -83,6 +98,7 @@ class Op:
     cost: Callable = _free  # (args, in_shapes, out_shape) -> Cost
     module: Optional[Callable] = None  # (t, args, in_shapes, out_shape) -> torch.nn.Module
     merge: Optional[Merge] = None  # several inputs; None: exactly one
+    weight: Optional[Weight] = None  # a bare tensor instead of a module (`module` is None)
     family: str = "other"  # input | conv | norm | activation | pool | fc | merge | other
     label: Optional[Callable] = None  # (args) -> diagram text; default: name, required args
     # Its output is a fresh tensor that its own backward does not read, so its only user may
@@ -155,7 +171,9 @@ def check(op: str, p: P, v):
 
 
 def _check_kind(op: str, p: P, v):
-    bad = ArchError(f"{op}: argument '{p.name}' must be {_KIND_TEXT[p.kind]}, got {show(v)}")
+    def bad():  # written only when needed: every argument of every op passes here
+        return ArchError(f"{op}: argument '{p.name}' must be {_KIND_TEXT[p.kind]}, "
+                         f"got {show(v)}")
     k = p.kind
     if k == "any":
         return v
@@ -163,19 +181,19 @@ def _check_kind(op: str, p: P, v):
         if isinstance(v, float) and v.is_integer():
             return int(v)
         if not _is_int(v):
-            raise bad
+            raise bad()
         return v
     if k == "num":
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise bad
+            raise bad()
         return v
     if k == "bool":
         if not isinstance(v, bool):
-            raise bad
+            raise bad()
         return v
     if k == "str":
         if not isinstance(v, str):
-            raise bad
+            raise bad()
         return v
     if k in ("pair", "padding"):
         if k == "padding" and v == "same":
@@ -186,14 +204,14 @@ def _check_kind(op: str, p: P, v):
             return v
         if isinstance(v, list) and len(v) == 2 and all(_is_int(x) for x in v):
             return list(v)
-        raise bad
+        raise bad()
     if k == "table":
         if v is None:
             return v
         if isinstance(v, list) and v and all(
                 isinstance(row, list) and row and all(_is_int(x) for x in row) for row in v):
             return v
-        raise bad
+        raise bad()
     raise AssertionError(k)
 
 
@@ -347,7 +365,20 @@ register(Op(
     "fc", (P("out", "int", where=POSITIVE), P("bias", "bool", True)), _fc_shape, _fc_cost,
     lambda t, a, ins, out: t.nn.Linear(ins[0][0], a["out"], a["bias"]), family="fc",
     label=lambda a: f"fc \u2192 {a.get('out')}", overwritable=True,
-    doc="fully connected layer on a vector"), aliases=("linear",))
+    doc="fully connected layer on a vector"))
+
+
+def _linear_cost(a, ins, out):
+    macs = _numel(ins[0]) * a["out"]  # an [in, out] product at every position
+    return Cost(ins[0][-1] * a["out"] + (a["out"] if a["bias"] else 0), macs, macs)
+
+
+register(Op(
+    "linear", (P("out", "int", where=POSITIVE), P("bias", "bool", True)),
+    lambda a, ins: tuple(ins[0][:-1]) + (a["out"],), _linear_cost,
+    lambda t, a, ins, out: t.nn.Linear(ins[0][-1], a["out"], a["bias"]), family="fc",
+    label=lambda a: f"linear \u2192 {a.get('out')}", overwritable=True,
+    doc="nn.Linear over the last dimension, at every position of any rank (weights [out, in])"))
 
 
 def _bn_module(t, a, ins, out):
@@ -357,16 +388,34 @@ def _bn_module(t, a, ins, out):
 
 register(Op(
     "bn", (P("eps", "num", 1e-5, POSITIVE), P("momentum", "num", 0.1)), _same,
-    lambda a, ins, out: Cost(2 * ins[0][0]), _bn_module, family="norm", overwritable=True,
+    # running mean and variance, and the int64 batch counter (two float32s)
+    lambda a, ins, out: Cost(2 * ins[0][0], buffers=2 * ins[0][0] + 2), _bn_module,
+    family="norm", overwritable=True,
     doc="batch norm (2-D on maps, 1-D on vectors)"))
 
 register(Op(
     "lrn", (P("size", "int", 5, POSITIVE), P("alpha", "num", 1e-4), P("beta", "num", 0.75),
             P("k", "num", 2.0)),
     lambda a, ins: _need_map("lrn", ins[0]),
+    # torch's local_response_norm: the squares, padded, then averaged, as big as the input
+    lambda a, ins, out: Cost(scratch=3 * _numel(ins[0])),
     module=lambda t, a, ins, out: t.nn.LocalResponseNorm(a["size"], a["alpha"], a["beta"],
                                                          a["k"]),
     family="norm", overwritable=True, doc="local response normalisation across channels"))
+
+
+register(Op(
+    "layernorm", (P("eps", "num", 1e-5, POSITIVE),), _same,
+    lambda a, ins, out: Cost(2 * ins[0][-1]),
+    lambda t, a, ins, out: t.nn.LayerNorm(ins[0][-1], eps=a["eps"]), family="norm",
+    overwritable=True, doc="layer norm over the last dimension (after `permute` to channels-last)"))
+
+register(Op(
+    "layernorm2d", (P("eps", "num", 1e-5, POSITIVE),),
+    lambda a, ins: _need_map("layernorm2d", ins[0]), lambda a, ins, out: Cost(2 * ins[0][0]),
+    lambda t, a, ins, out: t.layers.LayerNorm2d(ins[0][0], eps=a["eps"]), family="norm",
+    overwritable=True, doc="layer norm over the channels of a map at every position "
+                           "(torchvision's LayerNorm2d)"))
 
 # --------------------------------------------------------------------------- activations
 
@@ -506,6 +555,35 @@ register(Op("flatten", (), _flatten_shape, module=lambda t, a, ins, out: t.nn.Fl
             doc="[C, H, W] to [C*H*W]"))
 
 
+def _permute_shape(a, ins):
+    s, dims = ins[0], a["dims"]
+    if not (isinstance(dims, list) and all(_is_int(d) for d in dims)
+            and sorted(dims) == list(range(len(s)))):
+        raise ArchError(f"permute: dims must order the input's {len(s)} dimensions "
+                        f"(a list of 0 ... {len(s) - 1}, each once; the batch is not counted), "
+                        f"got {show(dims)}")
+    return tuple(s[d] for d in dims)
+
+
+register(Op("permute", (P("dims"),), _permute_shape,
+            module=lambda t, a, ins, out: t.layers.Permute(a["dims"]),
+            doc="reorder the dimensions after the batch: permute([1, 2, 0]) makes a map "
+                "channels-last [H, W, C], permute([2, 0, 1]) undoes it"))
+
+
+def _layer_scale_shape(a, ins):
+    return (ins[0][0],) + (1,) * (len(ins[0]) - 1)
+
+
+register(Op("layer_scale", (P("init", "num", 1e-6),), _same,
+            lambda a, ins, out: Cost(ins[0][0]),
+            weight=Weight(_layer_scale_shape, lambda a: a["init"], "scale_by",
+                          lambda x, w: f"{w} * {x}"),
+            label=lambda a: "layer scale", overwritable=True,
+            doc="a learned per-channel scale ([C, 1, 1] on maps), every entry starting at "
+                "init; its state_dict key is the statement's own name (ConvNeXt)"))
+
+
 # Channel operations (ShuffleNetV2): a slice of the channels is a branch's input inside
 # `parallel` (torch's `x.chunk(2, dim=1)` is two of them), the shuffle interleaves groups.
 
@@ -612,7 +690,9 @@ def _rbf_shape(a, ins):
 
 
 register(Op("rbf", (P("out", "int", where=POSITIVE),), _rbf_shape,
-            lambda a, ins, out: Cost(0, ins[0][0] * a["out"], 0),
+            # the prototypes (out x in), and x - prototypes and its square while it runs
+            lambda a, ins, out: Cost(0, ins[0][0] * a["out"], 0, buffers=ins[0][0] * a["out"],
+                                     scratch=2 * ins[0][0] * a["out"]),
             lambda t, a, ins, out: t.layers.RBF(ins[0][0], a["out"]), family="fc",
             doc="Euclidean RBF units with fixed prototypes (a buffer, not parameters)"))
 

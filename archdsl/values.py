@@ -123,31 +123,138 @@ def _escape(ch: str) -> str:
     return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
 
 
-def show(v) -> str:
-    """A value as the language writes it (strings escaped, so a message stays one line)."""
+# ---------------------------------------------------------------------- walking values
+# Lists may share their items (`[l, l]` twice over is 2^40 items in 40 steps), and nest as
+# deep as chained definitions make them: printing, comparing and copying a value walk it
+# with a loop, never recursion, and stop at MAX_ITEMS items visited, the bound on what a
+# list may hold when it is built.
+
+MAX_ITEMS = 1_000_000  # items one print, comparison or copy of a value may visit
+
+
+def _too_large(what: str) -> ArchError:
+    return ArchError(f"value too large to {what}: more than {MAX_ITEMS:,} items (a list's "
+                     f"items count each time they appear, also where lists share them)")
+
+
+_CLOSE, _COMMA = object(), object()  # a list's end and a separator, on a walk's stack
+
+
+def _written(v, atom, what: str, step=None) -> str:
+    """`v` written with lists as `[a, b]` and every other value as `atom(x)`, visiting at
+    most MAX_ITEMS items; `step(n)`, if given, is told the items visited (a work budget)."""
+    out, stack, seen = [], [v], 0
+    while stack:
+        x = stack.pop()
+        if x is _CLOSE:
+            out.append("]")
+            continue
+        if isinstance(x, list):
+            seen += len(x)
+            if seen > MAX_ITEMS:
+                raise _too_large(what)
+            out.append("[")
+            stack.append(_CLOSE)
+            for i in range(len(x) - 1, -1, -1):
+                stack.append(x[i])
+                if i:
+                    stack.append(_COMMA)
+        elif x is _COMMA:
+            out.append(", ")
+        else:
+            out.append(atom(x))
+    if step is not None:
+        step(seen)
+    return "".join(out)
+
+
+def _show_atom(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if v is None:
         return "none"
     if isinstance(v, str):
         return '"' + "".join(map(_escape, v)) + '"'
-    if isinstance(v, list):
-        return "[" + ", ".join(show(x) for x in v) + "]"
     if isinstance(v, float):
         return f"{v:g}"
     return str(getattr(v, "describe", lambda: v)())
 
 
+def show(v, step=None) -> str:
+    """A value as the language writes it (strings escaped, so a message stays one line)."""
+    return _written(v, _show_atom, "print", step)
+
+
+def equal(a, b, step=None) -> bool:
+    """`a == b` as the language means it: a list is a list (also when it is a range's),
+    true is not 1, items compared alike at any depth; at most MAX_ITEMS items visited."""
+    stack, seen = [(a, b)], 0
+    while stack:
+        x, y = stack.pop()
+        if x is y:  # shared structure is equal at once (numbers are never NaN)
+            continue
+        if isinstance(x, list) or isinstance(y, list):
+            if not (isinstance(x, list) and isinstance(y, list)) or len(x) != len(y):
+                return False
+            seen += len(x)
+            if seen > MAX_ITEMS:
+                raise _too_large("compare")
+            stack.extend(zip(x, y))
+        elif isinstance(x, bool) or isinstance(y, bool):
+            if x is not y:
+                return False
+        elif isinstance(x, (int, float)) and isinstance(y, (int, float)):
+            if x != y:
+                return False
+        elif type(x) is not type(y) or x != y:
+            return False
+    if step is not None:
+        step(seen)
+    return True
+
+
+def key(v, step=None) -> str:
+    """A text that two values share exactly when they are the same value (blocks and ops by
+    identity, numbers with their type): what a cache of results keyed by values reads."""
+    return _written(v, _key_atom, "compare", step)
+
+
+def _key_atom(v) -> str:
+    if isinstance(v, DefValue):
+        return f"<def {id(v.defn)} {id(v.scope)}>"
+    if isinstance(v, OpValue):
+        return f"<op {id(v.op)}>"
+    if isinstance(v, Partial):
+        args = ", ".join(key(a) for a in v.args)
+        kwargs = ", ".join(f"{k}={key(x)}" for k, x in v.kwargs)
+        return f"{_key_atom(v.target)}({args}; {kwargs})"
+    if isinstance(v, LogRange):
+        return f"log{key(list(v.bounds))}"
+    return f"{type(v).__name__}:{v!r}"
+
+
 def is_data(v) -> bool:
     """Numbers, strings, booleans, none and lists of them (what a file or a CSV can hold)."""
-    if isinstance(v, (bool, int, float, str)) or v is None:
-        return True
-    return isinstance(v, list) and all(is_data(x) for x in v)
+    stack, seen = [v], 0
+    while stack:
+        x = stack.pop()
+        if isinstance(x, list):
+            seen += len(x)
+            if seen > MAX_ITEMS:
+                raise _too_large("record")
+            stack.extend(x)
+        elif not (isinstance(x, (bool, int, float, str)) or x is None):
+            return False
+    return True
 
 
 def literal(v) -> str:
     """A value written as an expression of the language that evaluates to it again (for
     best.arch, Optuna's stored choices and messages): floats exactly, calls by name."""
+    return _written(v, _literal_atom, "write")
+
+
+def _literal_atom(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if v is None:
@@ -160,8 +267,6 @@ def literal(v) -> str:
         return repr(v)
     if isinstance(v, str):
         return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-    if isinstance(v, list):
-        return "[" + ", ".join(literal(x) for x in v) + "]"
     if isinstance(v, (DefValue, OpValue)):
         return v.name
     if isinstance(v, Partial):

@@ -1,7 +1,8 @@
 """Speed of the analysis path, as ratios against baselines measured side by side in one run.
 
 1. Whole-process `archdsl summary` on ResNet-152 against `python -c "import torch"`
-   (the cost of merely starting PyTorch): target under 0.5.
+   (the cost of merely starting PyTorch): target under 0.5. The same for ConvNeXt-L, the
+   largest network of issue 13's ConvNeXt, ShuffleNetV2 and MobileNetV2 families.
 2. Lark's parser cache: process start-up of `archdsl check` with the cache on and off.
 3. In-process elaboration plus analysis of ResNet-152 after the first parse (target <= 20 ms),
    and the cost per IR node.
@@ -21,6 +22,7 @@ import sys
 import time
 
 RESNET152 = "zoo:resnet152"  # the zoo ships inside the package
+CONVNEXT_LARGE = "zoo:convnext_large"
 
 
 def wall(cmd, env=None, repeat=5) -> float:
@@ -38,6 +40,9 @@ def main():
     torch_cmd = [sys.executable, "-c", "import torch"]
     wall(summary_cmd, repeat=1), wall(torch_cmd, repeat=1)  # warm the page cache
     t_summary, t_torch = wall(summary_cmd), wall(torch_cmd)
+    large_cmd = [sys.executable, "-m", "archdsl", "summary", CONVNEXT_LARGE]
+    wall(large_cmd, repeat=1)
+    t_large, t_torch_again = wall(large_cmd), wall(torch_cmd)
 
     check_cmd = [sys.executable, "-m", "archdsl", "check", target]
     env_off = dict(os.environ, ARCHDSL_LARK_CACHE="0")
@@ -65,6 +70,9 @@ def main():
     print(f"{'archdsl summary resnet152 (s, median of 5)':58} {t_summary:12.3f}")
     print(f"{'python -c import torch (s, median of 5)':58} {t_torch:12.3f}")
     print(f"{'  ratio summary / import torch (target < 0.5)':58} {t_summary / t_torch:12.2f}")
+    print(f"{'archdsl summary convnext_large (s, median of 5)':58} {t_large:12.3f}")
+    print(f"{'python -c import torch, again (s, median of 5)':58} {t_torch_again:12.3f}")
+    print(f"{'  ratio summary / import torch (target < 0.5)':58} {t_large / t_torch_again:12.2f}")
     print(f"{'archdsl check, Lark cache on (s)':58} {t_cache_on:12.3f}")
     print(f"{'archdsl check, Lark cache off (s)':58} {t_cache_off:12.3f}")
     print(f"{'  ratio cache on / off':58} {t_cache_on / t_cache_off:12.2f}")

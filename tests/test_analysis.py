@@ -127,7 +127,7 @@ def test_summary_json_contract(run_cli, torchvision_reference):
     code, out, _ = run_cli("summary", "zoo:alexnet_cs231n", "--json")
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"network", "input", "layers", "total"}
+    assert set(data) == {"network", "input", "batch", "dtype", "layers", "total", "sizes"}
     assert data["input"] == [3, 227, 227]
     assert set(data["total"]) == {"params", "flops", "macs", "memory"}
     assert all(set(r) >= {"name", "op", "shape", "params", "flops", "memory"}
@@ -151,6 +151,7 @@ def test_summary_depth_aggregates_scopes(run_cli, tmp_path, torchvision_referenc
     ["summary", "zoo:resnext50", "--json"],
     ["eval", "flops(bottleneck(64), in=[256, 56, 56])"],
     ["render", "zoo:resnet18", "-o", "{tmp}/r.dot"],
+    ["lsp"],  # stdin at its end: the server starts and stops (tests/test_lsp.py drives it)
 ])
 def test_analysis_commands_never_import_torch(argv, tmp_path):
     import subprocess
@@ -158,6 +159,7 @@ def test_analysis_commands_never_import_torch(argv, tmp_path):
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     code = ("import sys; from archdsl.cli import main; rc = main(%r); "
             "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH'); sys.exit(rc)" % argv)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("NO-TORCH")

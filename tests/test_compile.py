@@ -119,10 +119,12 @@ def test_cuda_without_a_gpu_is_a_user_error(run_cli):
 
 
 def test_activation_memory_limit_refuses_before_allocating(tmp_path, run_cli):
-    # 64 x 2048 x 2048 float32 maps: 1 GiB per op output, two ops, batch 4: 8 GiB.
+    # 64 x 2048 x 2048 float32 maps: 1 GiB per map, the input and two op outputs, batch 4:
+    # 12 GiB.
     path = tmp_path / "big.arch"
     path.write_text("network big { input [64, 2048, 2048]; relu; sigmoid }\n")
     code, _, err = run_cli("compile", path, "--batch", "4", "--max-memory", "6")
     assert code == 1
-    assert "needs 8.0 GiB of activations for a batch of 4" in err
+    assert ("needs 12.0 GiB for a batch of 4 (float32; GiB of input 4.0, weights 0.0, "
+            "activations 8.0, scratch 0.0)") in err
     assert "--max-memory" in err

@@ -124,6 +124,31 @@ def test_channel_slices_and_shuffle_in_emitted_source():
         assert torch.equal(twin(x), model(x))
 
 
+def test_bare_tensors_in_emitted_source(tmp_path):
+    # ConvNeXt's layer scale: a parameter of the container itself, under the statement's name
+    net = archdsl.load(text="""network t { input [4, 5, 5]
+  cn: { residual { "block": { conv(4, k=3, p=1, groups=4); permute([1, 2, 0]); layernorm
+                              linear(8); gelu; linear(4); permute([2, 0, 1]) }
+                   layer_scale: layer_scale(1e-6) } }
+  layer_scale(0.5); layernorm2d }""")
+    model = net.to_torch(seed=0).eval()
+    src = to_source(model, class_name="T")
+    namespace = {}
+    exec(compile(src, "t.py", "exec"), namespace)  # noqa: S102 - the emitted file itself
+    twin = namespace["T"]().eval()
+    assert {k: v.shape for k, v in twin.state_dict().items()} == \
+        {k: v.shape for k, v in model.state_dict().items()}
+    # a fresh twin starts where the module started
+    assert torch.equal(twin.cn.layer_scale, torch.full((4, 1, 1), 1e-6))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p))
+    twin.load_state_dict(model.state_dict(), strict=True)
+    x = torch.randn(2, 4, 5, 5)
+    with torch.no_grad():
+        assert torch.equal(twin(x), model(x))
+
+
 def test_inception_resnet_ops_are_written_with_their_arguments():
     """The scaled residual and the average pool that leaves the padding out (timm's
     Inception-ResNet) survive `.py` emission: the written file computes the same outputs,

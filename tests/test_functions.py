@@ -114,3 +114,28 @@ def test_a_function_is_not_a_statement(tmp_path, run_cli):
 def test_a_function_does_not_see_the_statement_input():
     with pytest.raises(ArchError, match="`in` is only defined inside a body"):
         archdsl.load(text="let c() = in.c\nnetwork n {\n  input [3, 8, 8]\n  conv(c())\n}\n")
+
+
+SPACE = """
+let even(xs) = [v for v in xs if v % 2 == 0]
+space s(n=5) {
+  let twice(v) = 2 * v
+  param w in even(range(n, 20))
+  require twice(w) <= 40
+  network small(twice(w))
+}
+network small(w) {
+  input [3, 8, 8]
+  conv(w); gap; flatten; fc(2)
+}
+"""
+
+
+def test_functions_in_a_space_give_domains_and_requires(tmp_path):
+    from archdsl.elaborate import Elaborator, FirstAnswer
+    from archdsl.search import load_spaces
+    f = write(tmp_path, "s.arch", SPACE)
+    space = load_spaces(str(f), args={})[0]
+    point = Elaborator().space(space.target, space.args, FirstAnswer())
+    assert point.params == {"w": 6}  # the first even number of range(5, 20)
+    assert point.graph.nodes["0"]["shape"] == (12, 8, 8) and point.feasible

@@ -292,7 +292,7 @@ LABELS = ("stem", "head", "feat", "conv1", "layer1", "branch", "pool", "fc", "fo
 BUILTINS = ("int", "round", "ceil", "floor", "min", "max", "abs", "sqrt", "len", "range", "sum")
 STD_BLOCKS = ("basic", "bottleneck", "se", "fire", "projection", "conv_relu", "basic_conv",
               "transition", "dense_layer", "plain")
-OP_NAMES = tuple(sorted(n for n in ops.OPS if n not in syntax.RESERVED)) + ("linear",)
+OP_NAMES = tuple(sorted(n for n in ops.OPS if n not in syntax.RESERVED))
 PLAUSIBLE = {"out": st.sampled_from((4, 8, 16)), "k": st.sampled_from((1, 2, 3)),
              "s": st.sampled_from((1, 2)), "p": st.sampled_from((0, 1, '"same"')),
              "groups": st.sampled_from((1, 2)), "h": st.sampled_from((1, 2, 4)),

@@ -365,12 +365,10 @@ def test_activation_is_its_definition_forward_and_backward(stmt):
 
 
 def _torchvision_channel_shuffle(x, groups):
-    # torchvision/models/shufflenetv2.py's channel_shuffle, as written there
-    batchsize, num_channels, height, width = x.size()
-    channels_per_group = num_channels // groups
-    x = x.view(batchsize, groups, channels_per_group, height, width)
-    x = torch.transpose(x, 1, 2).contiguous()
-    return x.view(batchsize, num_channels, height, width)
+    # what torchvision/models/shufflenetv2.py's channel_shuffle computes: the channels as
+    # [groups, C / groups], transposed
+    n, c, h, w = x.shape
+    return x.reshape(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
 
 
 def test_channel_halves_and_shuffle_compute_shufflenets_unit():
@@ -404,6 +402,92 @@ def test_an_activation_after_a_channel_slice_never_writes_into_the_input():
     a = model.a(x)
     with torch.no_grad():
         assert torch.equal(model(x), torch.cat([F.relu(a[:, :2]), a], 1))
+
+
+class _Permute(nn.Module):  # torchvision.ops.misc.Permute: dims include the batch
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x):
+        return x.permute(self.dims)
+
+
+class _LayerNorm2d(nn.LayerNorm):  # torchvision's LayerNorm2d: channels-last, norm, back
+    def forward(self, x):
+        y = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias,
+                         self.eps)
+        return y.permute(0, 3, 1, 2)
+
+
+class _CNBlock(nn.Module):
+    """torchvision/models/convnext.py's CNBlock as its source builds it (eval mode: its
+    stochastic depth is the identity)."""
+
+    def __init__(self, dim, layer_scale):
+        super().__init__()
+        self.block = nn.Sequential(
+            nn.Conv2d(dim, dim, 7, padding=3, groups=dim), _Permute([0, 2, 3, 1]),
+            nn.LayerNorm(dim, eps=1e-6), nn.Linear(dim, 4 * dim), nn.GELU(),
+            nn.Linear(4 * dim, dim), _Permute([0, 3, 1, 2]))
+        self.layer_scale = nn.Parameter(torch.ones(dim, 1, 1) * layer_scale)
+
+    def forward(self, x):
+        return self.layer_scale * self.block(x) + x
+
+
+CONVNEXT_PIECES = """network t { input [3, 32, 32]
+  stem: { conv(16, k=4, s=4); layernorm2d(eps=1e-6) }
+  cn: {
+    residual {
+      "block": { conv(16, k=7, p=3, groups=16); permute([1, 2, 0]); layernorm(eps=1e-6)
+                 linear(64); gelu; linear(16); permute([2, 0, 1]) }
+      layer_scale: layer_scale(1e-6)
+      stochastic_depth: drop_path(0.1)
+    }
+  }
+  gap; head: { layernorm2d(eps=1e-6); flatten; linear(10) } }"""
+
+
+def test_convnext_pieces_compute_torchvisions_block():
+    net = archdsl.load(text=CONVNEXT_PIECES)
+    model = net.to_torch(seed=0)
+    # the layer scale is a bare tensor under the statement's own name, starting at init
+    assert model.get_parameter("cn.layer_scale").shape == (16, 1, 1)
+    assert torch.equal(model.cn.layer_scale, torch.ones(16, 1, 1) * 1e-6)
+    reference = nn.ModuleDict({
+        "stem": nn.Sequential(nn.Conv2d(3, 16, 4, 4), _LayerNorm2d(16, eps=1e-6)),
+        "cn": _CNBlock(16, 1e-6),
+        "head": nn.Sequential(_LayerNorm2d(16, eps=1e-6), nn.Flatten(1), nn.Linear(16, 10))})
+    state = model.state_dict()
+    assert sorted(state) == sorted(reference.state_dict())
+    gen = torch.Generator().manual_seed(0)
+    state = {k: torch.randn(v.shape, generator=gen) for k, v in state.items()}
+    model.load_state_dict(state, strict=True)
+    reference.load_state_dict(state, strict=True)
+    x = torch.randn(2, 3, 32, 32, generator=gen)
+    model.eval()
+    with torch.no_grad():
+        h = reference["cn"](reference["stem"](x))
+        expect = reference["head"](h.mean((2, 3), keepdim=True))
+        assert torch.allclose(model(x), expect, rtol=1e-5, atol=1e-5)
+    # macs: the convs and the per-position linears (FlopCounterMode counts both)
+    assert macs_by_flop_counter(model, (3, 32, 32), device="cpu") == net.totals()["macs"]
+
+
+def test_drop_path_is_torchvisions_row_mode_stochastic_depth():
+    # torchvision.ops.stochastic_depth(x, p, "row"): one Bernoulli(1 - p) per sample drawn
+    # into an [N, 1, 1, 1] tensor, divided by 1 - p, times the input; identity in eval
+    def row_mode(x, p):
+        noise = torch.empty([x.shape[0]] + [1] * (x.ndim - 1)).bernoulli_(1 - p)
+        return x * noise.div_(1 - p)
+    dp = torch_layers.DropPath(0.3).train()
+    x = torch.randn(64, 4, 3, 3)
+    torch.manual_seed(5)
+    ours = dp(x)
+    torch.manual_seed(5)
+    assert torch.equal(ours, row_mode(x, 0.3))
+    assert dp.eval()(x) is x and torch_layers.DropPath(0.0).train()(x) is x
 
 
 def test_dropout_is_off_in_eval():

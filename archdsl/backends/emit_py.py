@@ -23,7 +23,7 @@ import torch.nn as nn
 from .. import ops
 from ..errors import ArchError
 from . import torch_layers
-from .torch_backend import AUX, KEY, OP, ArchModule
+from .torch_backend import AUX, KEY, OP, TENSORS, ArchModule
 
 _RESERVED_VARS = {"self", "torch", "nn", "F", "math"}
 _PLAIN = (bool, int, float, str, type(None))
@@ -112,6 +112,13 @@ def _is_name(part: str) -> bool:
     return part.isidentifier() and not keyword.iskeyword(part)
 
 
+def _attribute(path: str) -> str:
+    """Access to a tensor held by a container: `self.features["1"]["0"].layer_scale`."""
+    parent, _, name = path.rpartition(".")
+    holder = _access(parent) if parent else "self"
+    return f"{holder}.{name}" if _is_name(name) else f'getattr({holder}, "{name}")'
+
+
 def _access(path: str) -> str:
     """Attribute access for a module path: the root is this class, containers ModuleDicts."""
     first, *rest = path.split(".")
@@ -158,19 +165,36 @@ def to_source(model: ArchModule, class_name: str | None = None, network: str = "
     fused = bool(model.__dict__.get("_archdsl_fused"))
     has_aux = any(n.meta.get(AUX) for n in nodes) and not fused
 
-    # __init__: every module of the tree, in the module's order, containers on the way.
+    # __init__: every module of the tree, in the module's order, containers on the way; then
+    # the bare tensors the containers hold (ConvNeXt's layer scales).
     init, made, used = [], set(), set()
-    for path, m in model.named_modules():
-        if not path or m._modules:
-            continue
-        parts = path.split(".")
-        for i in range(1, len(parts)):
+
+    def containers(path):
+        parts = path.split(".") if path else []
+        for i in range(1, len(parts) + 1):
             prefix = ".".join(parts[:i])
             if prefix not in made:
                 made.add(prefix)
                 init.append(_assign(prefix, "nn.ModuleDict()"))
+
+    tensors = []
+    for path, m in model.named_modules():
+        if not path or _is_container(m):
+            tensors += [(path, name, p) for name, p in m._parameters.items()]
+            continue
+        containers(path.rpartition(".")[0])
         used.add(type(m))
         init.append(_assign(path, constructor(m)))
+    inits = model.__dict__.get(TENSORS, {})
+    for path, name, p in tensors:
+        containers(path)
+        key = f"{path}.{name}" if path else name
+        if key not in inits:
+            raise ArchError(f"cannot write the tensor {key} as Python source: its initial "
+                            f"value is not recorded")
+        holder = _access(path) if path else "self"
+        init.append(f'{holder}.register_parameter("{name}", nn.Parameter(torch.full('
+                    f'{tuple(p.shape)!r}, {inits[key]!r})))')
 
     body = _forward_body(model, nodes, has_aux)
     doc = (f'"""{class_name}: the network {network!r}'
@@ -207,6 +231,12 @@ def to_source(model: ArchModule, class_name: str | None = None, network: str = "
     return "\n".join(lines) + "\n"
 
 
+def _is_container(m: nn.Module) -> bool:
+    """A module of the tree's paths (a plain nn.Module the backend made on the way), not a
+    layer: written as an nn.ModuleDict."""
+    return type(m) is nn.Module or bool(m._modules)
+
+
 def _assign(path: str, expr: str) -> str:
     parent, _, name = path.rpartition(".")
     if not parent:
@@ -220,7 +250,7 @@ def _forward_body(model, nodes, has_aux) -> list:
     outs = list(value) if isinstance(value, (tuple, list)) else [value]
     aux_outs = outs[1:] if len(outs) > 1 and any(n.meta.get(AUX) for n in nodes) else []
     main_outs = outs[: len(outs) - len(aux_outs)]
-    compute = [n for n in nodes if n.op not in ("placeholder", "output")]
+    compute = [n for n in nodes if n.op not in ("placeholder", "output", "get_attr")]
     order = [n for n in compute if not n.meta.get(AUX)]
     if has_aux:
         order += [n for n in compute if n.meta.get(AUX)]
@@ -250,6 +280,8 @@ def _forward_body(model, nodes, has_aux) -> list:
         if n.op == "placeholder":
             names[n] = n.name
             live.add(n.name)
+        elif n.op == "get_attr":  # a bare tensor: read in place, never a variable
+            names[n] = _attribute(n.target)
     lines = []
     n_main = len([m for m in compute if not m.meta.get(AUX)])
     scope = None
@@ -261,7 +293,7 @@ def _forward_body(model, nodes, has_aux) -> list:
         if top is not None and top != scope:
             lines.append(f"# {top}")
         scope = top
-        inputs = list(dict.fromkeys(n.all_input_nodes))
+        inputs = [a for a in dict.fromkeys(n.all_input_nodes) if a.op != "get_attr"]
         dying = [a for a in inputs if last.get(a) == i and a not in pinned]
         busy = live - {names[a] for a in dying}
         # A value used once flows on under its name (a chain); a merge gets a name of its own.
@@ -305,6 +337,8 @@ def _expression(model, n: fx.Node, names) -> str:
         op = ops.lookup(n.meta.get(OP, ""))
         if op is not None and op.merge is not None and not n.kwargs:
             return op.merge.source([names[a] for a in n.args[0]])
+        if op is not None and op.weight is not None and not n.kwargs:
+            return op.weight.source(*(names[a] for a in n.args))
         module = getattr(n.target, "__module__", "") or ""
         name = getattr(n.target, "__name__", "")
         if module.startswith("torch") and getattr(torch, name, None) is n.target:

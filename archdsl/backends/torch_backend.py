@@ -26,6 +26,8 @@ from . import torch_layers
 AUX = "archdsl_aux"  # node.meta flag: the node belongs to an aux head (training only)
 KEY = "archdsl_key"  # node.meta: the IR node's key
 OP = "archdsl_op"  # node.meta: the IR node's op (its registry entry tells how to write it)
+# module.__dict__: bare tensor's key -> the value it was initialised with (for `.py` files)
+TENSORS = "_archdsl_tensors"
 
 # What the registry's builders build with (ops.py imports neither torch nor this package).
 TORCH = SimpleNamespace(nn=nn, layers=torch_layers)
@@ -68,7 +70,7 @@ class ArchModule(fx.GraphModule):
 
     def __deepcopy__(self, memo):
         res = super().__deepcopy__(memo)  # copies the installed graph and the modules
-        for attr in ("_archdsl_graphs", "_archdsl_fused"):
+        for attr in ("_archdsl_graphs", "_archdsl_fused", TENSORS):
             if attr in self.__dict__:  # the same memo: the installed graph stays shared
                 res.__dict__[attr] = copy.deepcopy(self.__dict__[attr], memo)
         return res
@@ -118,7 +120,8 @@ def _reserved_names() -> set:
 def _check_names(g):
     reserved = _reserved_names()
     for key in g.nodes:
-        if ops.OPS[g.nodes[key]["op"]].module is None:
+        op = ops.OPS[g.nodes[key]["op"]]
+        if op.module is None and op.weight is None:
             continue
         for part in key.split("."):
             if part in reserved or not part:
@@ -151,6 +154,19 @@ def _set_path(root: nn.Module, key: str, module: nn.Module):
     node.add_module(field, module)
 
 
+def _set_tensor(root: nn.Module, key: str, tensor: nn.Parameter):
+    """Register a bare tensor under its own key (`features.1.0.layer_scale`)."""
+    prefix, _, field = key.rpartition(".")
+    node = root
+    for part in prefix.split(".") if prefix else ():
+        child = node._modules.get(part)
+        if child is None:
+            child = nn.Module()
+            node.add_module(part, child)
+        node = child
+    node.register_parameter(field, tensor)
+
+
 def _build_module(op, args, in_shapes, shape, meta: bool):
     # On the meta device nothing is allocated or initialised (layouts, FlopCounterMode).
     # Otherwise modules are built on the CPU and initialised again below: measured, that is
@@ -176,9 +192,10 @@ def _init_module(m: nn.Module):
         m.reset_parameters()  # nn.Linear: PyTorch's default; our layers: their own
 
 
-def build_graph_module(g, materialize: bool = True) -> ArchModule:
+def build_graph_module(g, materialize: bool = True, progress=None) -> ArchModule:
     """The GraphModule for IR `g` on the CPU in float32, initialised (or, with
-    materialize=False, left on the meta device: shapes only, no memory)."""
+    materialize=False, left on the meta device: shapes only, no memory). `progress` (a
+    progress.Progress) is advanced once per node."""
     root = nn.Module()
     graph = fx.Graph()
     values = {}
@@ -188,7 +205,11 @@ def build_graph_module(g, materialize: bool = True) -> ArchModule:
     order = [k for k in order if not g.nodes[k].get("aux")] + [
         k for k in order if g.nodes[k].get("aux")]
     inputs = g.graph["inputs"]
+    if progress is not None:
+        progress.stage("building modules", total=len(order))
     for key in order:
+        if progress is not None:
+            progress.advance()
         d = g.nodes[key]
         op = ops.OPS[d["op"]]
         if key in inputs:
@@ -205,6 +226,8 @@ def build_graph_module(g, materialize: bool = True) -> ArchModule:
     main = outs[0] if len(outs) == 1 else tuple(outs)
     graph.output((main, *aux) if aux else main)
     model = ArchModule(root, graph, class_name=_class_name(g.graph["name"]))
+    if TENSORS in root.__dict__:
+        model.__dict__[TENSORS] = root.__dict__[TENSORS]
     if aux:
         model.__dict__["_archdsl_graphs"] = (graph, main_graph(graph))
     model.train()
@@ -216,6 +239,16 @@ def _op_node(g, graph, root, key, op, values, materialize) -> fx.Node:
     d = g.nodes[key]
     preds = ir.predecessors(g, key)
     args = tuple(values[p] for p in preds)
+    if op.weight is not None:
+        in_shapes = [g.nodes[p]["shape"] for p in preds]
+        shape = op.weight.shape(d["args"], in_shapes)
+        init = float(op.weight.init(d["args"]))
+        with torch.device("meta") if not materialize else contextlib.nullcontext():
+            _set_tensor(root, key, nn.Parameter(torch.full(shape, init)))
+        root.__dict__.setdefault(TENSORS, {})[key] = init
+        w = graph.get_attr(key)
+        return graph.create_node("call_function", getattr(torch_layers, op.weight.function),
+                                 (args[0], w), name=key)
     if op.module is not None:
         in_shapes = [g.nodes[p]["shape"] for p in preds]
         m = _build_module(op, d["args"], in_shapes, d["shape"], meta=not materialize)
@@ -242,7 +275,7 @@ def _class_name(name: str) -> str:
 
 
 def to_torch(graph, device=None, dtype=None, memory_format=None, seed=None, fuse=False,
-             max_params=MAX_PARAMS, max_memory=MAX_MEMORY, **unknown):
+             max_params=MAX_PARAMS, max_memory=MAX_MEMORY, progress=None, **unknown):
     """Build the PyTorch module for IR `graph`.
 
     device, dtype, memory_format: applied after initialisation (which always runs on the CPU
@@ -251,6 +284,7 @@ def to_torch(graph, device=None, dtype=None, memory_format=None, seed=None, fuse
     fuse=True folds batch norm into the preceding convs and returns an eval-only module.
     max_params, max_memory: refuse (ArchError) larger networks (parameters; bytes of one
     sample's float32 activations) before allocating anything.
+    progress: a progress.Progress advanced per node built (`archdsl compile`'s bar).
     """
     if unknown:
         raise TypeError(f"to_torch() got unexpected arguments: {', '.join(unknown)}")
@@ -271,7 +305,7 @@ def to_torch(graph, device=None, dtype=None, memory_format=None, seed=None, fuse
     with ctx:
         if seed is not None:
             torch.manual_seed(seed)
-        model = build_graph_module(graph, materialize=not meta)
+        model = build_graph_module(graph, materialize=not meta, progress=progress)
     if fuse:
         model = fuse_bn(model, inplace=True)
     if meta:

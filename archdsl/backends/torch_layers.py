@@ -1,5 +1,5 @@
 """PyTorch layers that torch.nn lacks, used by the op registry's builders (ops.py), and the
-merge functions the fx graph calls (named in the registry's `Merge.function`).
+functions the fx graph calls (named in the registry's `Merge.function` and `Weight.function`).
 
 Every class here depends on torch and math only, so `emit_py` can copy its source into a
 standalone file; each one's `extra_repr` is exactly its constructor arguments, so `emit_py`
@@ -259,6 +259,42 @@ class Channels(nn.Module):
         return f"{self.start}, {self.stop}"
 
 
+class Permute(nn.Module):
+    """The dimensions after the batch reordered: `dims` index them from 0, so Permute([1, 2, 0])
+    is torchvision's Permute([0, 2, 3, 1]) (channels-last)."""
+
+    dims: List[int]  # class-level annotations: TorchScript's types for these lists
+    order: List[int]
+
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = list(dims)
+        self.order = [0] + [d + 1 for d in self.dims]
+
+    def forward(self, x):
+        return x.permute(self.order)
+
+    def extra_repr(self):
+        return f"{self.dims}"
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """Layer norm over the channels of an [N, C, H, W] map at every position, computed as
+    torchvision's LayerNorm2d does (channels-last, F.layer_norm, back)."""
+
+    def __init__(self, channels, eps=1e-5):
+        super().__init__(channels, eps=eps)
+        self.channels = channels
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+    def extra_repr(self):
+        return f"{self.channels}, eps={self.eps!r}"
+
+
 class Resize(nn.Module):
     """Resize a feature map to `size` = (h, w) by interpolation."""
 
@@ -320,9 +356,15 @@ class Join(nn.Module):
         return f"{self.n}, p={self.p!r}"
 
 
-# --------------------------------------------------------------------------- merges
-# Called as fx call_function nodes on the list of inputs (`merge_add([a, b])`: a typed list,
-# which TorchScript accepts and varargs it does not); `emit_py` writes them inline.
+# --------------------------------------------------------------------------- functions
+# Called as fx call_function nodes: a merge on the list of inputs (`merge_add([a, b])`: a typed
+# list, which TorchScript accepts and varargs it does not), a bare tensor's op on the input and
+# the tensor; `emit_py` writes them inline.
+
+
+def scale_by(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """A bare learned tensor times the input, in torchvision's order (ConvNeXt's layer scale)."""
+    return w * x
 
 
 def merge_concat(xs: List[torch.Tensor]) -> torch.Tensor:

@@ -118,8 +118,10 @@ def add_limits(p) -> None:
     p.add_argument("--max-params", type=non_negative_int, default=MAX_PARAMS, metavar="N",
                    help="refuse networks with more parameters (default 2**31)")
     p.add_argument("--max-memory", type=gib, default=MAX_MEMORY, metavar="GIB",
-                   help="refuse networks whose float32 activations for the batch exceed "
-                   f"this many GiB (default {MAX_MEMORY / 2 ** 30:g})")
+                   help="refuse networks whose float32 tensors for the batch (input, "
+                   "weights and buffers, activations, the largest scratch) exceed "
+                   f"this many GiB (default: 64, or this machine's memory if less: "
+                   f"{MAX_MEMORY / 2 ** 30:.1f})")
 
 
 def add_defines(p, help: str) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from ..errors import ArchError
 from ..files import atomic_write, check_writable
 from .. import analysis
+from ..progress import Progress
 from .common import EPILOG, add_limits, add_network_args, load_network, output, seed
 
 SUFFIXES = (".py", ".pt2", ".onnx", ".pt")
@@ -70,16 +71,23 @@ def _sync(torch, device):
 
 
 def run(args) -> int:
+    with Progress(f"compile {args.file}") as progress:
+        return _run(args, progress)
+
+
+def _run(args, progress) -> int:
     out = _check_output(args)  # fail before the expensive part
     if args.batch <= 0:
         raise ArchError(f"--batch must be positive, got {args.batch}")
     if args.autocast and args.dtype == "float32":
         raise ArchError("--autocast needs --dtype float16 or bfloat16")
+    progress.stage("importing torch")
     import torch  # before the clock starts: build time is archdsl's, not torch's import
 
     from ..backends import torch_backend
 
     t0 = time.perf_counter()
+    progress.stage("elaborating")
     net = load_network(args)
     max_memory = args.max_memory  # bytes (common.gib)
     analysis.check_limits(net.graph, args.max_params, max_memory, args.batch)
@@ -89,7 +97,8 @@ def run(args) -> int:
     memory_format = torch.channels_last if args.channels_last else None
     model = net.to_torch(device=device, dtype=None if args.autocast else dtype,
                          memory_format=memory_format, seed=args.seed, fuse=args.fuse,
-                         max_params=args.max_params, max_memory=max_memory)
+                         max_params=args.max_params, max_memory=max_memory,
+                         progress=progress if progress.enabled else None)
     model.eval()
     _sync(torch, device)
     build = time.perf_counter() - t0
@@ -100,7 +109,7 @@ def run(args) -> int:
                 else contextlib.nullcontext())
     t1 = time.perf_counter()
     try:
-        with torch.inference_mode(), autocast:
+        with torch.inference_mode(), autocast, _count_calls(torch, model, progress):
             y = model(x)
         _sync(torch, device)
     except RuntimeError as e:  # e.g. an op without a kernel for this dtype on this device
@@ -109,8 +118,10 @@ def run(args) -> int:
     forward = time.perf_counter() - t1
 
     if out is not None:
+        progress.stage(f"writing {out}")
         _write(out, args, net, model, x, torch)
 
+    progress.close()
     totals = net.totals()
     ys = y if isinstance(y, (tuple, list)) else [y]
     shape = ", ".join("x".join(map(str, t.shape)) for t in ys)
@@ -131,6 +142,26 @@ def run(args) -> int:
         line += f" -> {out}"
     print(line)
     return 0
+
+
+@contextlib.contextmanager
+def _count_calls(torch, model, progress):
+    """The forward pass as a stage of the bar, advanced by each layer's call (a module forward
+    hook, registered only when a bar may be shown: about 5 us per call, bench_progress.py)."""
+    if not progress.enabled:
+        yield
+        return
+    progress.stage("forward pass", total=sum(1 for n in model.graph.nodes
+                                             if n.op == "call_module"))
+
+    def hook(module, inputs, output):
+        if module is not model:
+            progress.advance()
+    handle = torch.nn.modules.module.register_module_forward_hook(hook)
+    try:
+        yield
+    finally:
+        handle.remove()
 
 
 def _write(out: Path, args, net, model, x, torch):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .. import syntax
 from ..elaborate import Elaborator
+from ..errors import ArchError
 from ..evaluate import Env
 from ..loader import Loader, resolve_file_argument
 from ..values import show
@@ -21,20 +22,29 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def evaluate(expr: str, defines=(), file=None):
+def evaluate(expr: str, defines=(), file=None, shown: bool = False):
+    """The value of `expr` (as the language prints it, if `shown`)."""
     loader = Loader()
     if file:
         scope = loader.load_path(resolve_file_argument(file))
     else:
         scope = loader.load_text("", "<eval>")
     env = Env(scope)
-    elab = Elaborator()
+    elab = Elaborator()  # one work budget for the definitions, the expression and its print
     for name, value in defines:
         env.vars[name] = elab.eval(syntax.parse_expr(value, f"-D {name}"), env, None)
-    return elab.eval(syntax.parse_expr(expr, "<expr>"), env, None)
+    node = syntax.parse_expr(expr, "<expr>")
+    value = elab.eval(node, env, None)
+    if shown:
+        if isinstance(value, float):
+            return repr(float(f"{value:.12g}"))
+        try:
+            return show(value, elab.budget.step)
+        except ArchError as e:
+            raise e.with_span(node.span)
+    return value
 
 
 def run(args) -> int:
-    value = evaluate(args.expr, args.defines, args.file)
-    print(show(value) if not isinstance(value, float) else repr(float(f"{value:.12g}")))
+    print(evaluate(args.expr, args.defines, args.file, shown=True))
     return 0

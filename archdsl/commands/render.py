@@ -6,7 +6,8 @@ from __future__ import annotations
 import sys
 
 from ..files import check_writable
-from ..render import dot, export, view
+from ..progress import Progress
+from ..render import view
 from .common import EPILOG, add_network_args, load_network, output
 
 DESCRIPTION = (
@@ -46,6 +47,7 @@ def _depth(text: str):
 def _annotate(text: str) -> tuple:
     if text.strip() in ("", "none"):
         return ()
+    from ..render import dot
     parts = tuple(p.strip() for p in text.split(",") if p.strip())
     for p in parts:
         if p not in dot.ANNOTATIONS:
@@ -78,6 +80,14 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    with Progress(f"render {args.file}") as progress:
+        return _run(args, progress)
+
+
+def _run(args, progress) -> int:
+    from ..render import dot, export
+
+    progress.stage("elaborating")
     net = load_network(args)
     g = net.graph
     out = args.output or f"{net.name}.svg"
@@ -94,11 +104,14 @@ def run(args) -> int:
     if fmt in export.PICTURE_FORMATS + ("html",):
         drawn = view.build_view(g, depth, args.scope)
         if dot.layout_load(drawn) > dot.SLOW_LAYOUT:
-            sys.stderr.write(f"archdsl: note: {len(drawn.items)} nodes, {len(drawn.edges)} edges "
-                             f"spanning many ranks: graphviz may take minutes (--depth or "
-                             f"--scope draw less)\n")
+            progress.write(f"archdsl: note: {len(drawn.items)} nodes, {len(drawn.edges)} "
+                           f"edges spanning many ranks: graphviz may take minutes (--depth or "
+                           f"--scope draw less)\n")
+    progress.stage("laying out with graphviz's dot" if fmt in export.PICTURE_FORMATS + ("html",)
+                   else "writing")
     info = export.write(g, out, depth=depth, root=args.scope, rankdir=args.rankdir,
                         annotate=args.annotate, force=args.force)
+    progress.close()
     level = ("full depth" if info["depth"] >= info["max_depth"]
              else f"depth {info['depth']} of {info['max_depth']}")
     what = f"{net.name}{' scope ' + args.scope if args.scope else ''}"

@@ -74,7 +74,8 @@ def add_parser(sub):
                    "(threads) in this process")
     p.add_argument("--enqueue", action="append", default=[], metavar="zoo:NAME",
                    help="seed the study with this network (zoo:NAME or a FILE), found as a "
-                   "point of the space")
+                   "point of the space; or with the point NAME=VALUE,... given by its params "
+                   "(e.g. depth=22,w0=24,wa=24.48,wm=2.54,group_width=16)")
     p.add_argument("--data", metavar="DIR", help="training data for accuracy and proxies: an "
                    "image folder (one subdirectory per class) or CIFAR-10's python batches "
                    "(validation held out of the training batches); default scikit-learn's "

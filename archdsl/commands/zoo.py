@@ -15,6 +15,7 @@ from pathlib import Path
 from .. import analysis
 from ..elaborate import Elaborator
 from ..loader import SPACES, ZOO, Loader
+from ..progress import Progress
 from ..values import DefValue
 
 
@@ -42,12 +43,17 @@ def description(path: Path) -> str:
     return first[1:].strip() if first.startswith("#") else ""
 
 
-def zoo_networks(zoo: Path = ZOO) -> list:
+def zoo_networks(zoo: Path = ZOO, progress=None) -> list:
     """One dict per zoo network, in natural name order: name, input, params, macs, flops,
-    description."""
+    description. `progress` (a progress.Progress) advances per file."""
     loader = Loader()
     rows = []
-    for path in sorted(zoo.glob("*.arch"), key=lambda p: _natural(p.stem)):
+    paths = sorted(zoo.glob("*.arch"), key=lambda p: _natural(p.stem))
+    if progress is not None:
+        progress.stage("elaborating the networks", total=len(paths))
+    for path in paths:
+        if progress is not None:
+            progress.advance()
         scope = loader.load_path(str(path))
         defn = scope.own.get(path.stem)
         if defn is None or defn.kind != "network":
@@ -91,7 +97,8 @@ def markdown(rows: list) -> str:
 
 
 def run(args) -> int:
-    rows = zoo_networks()
+    with Progress("zoo") as progress:
+        rows = zoo_networks(progress=progress)
     if args.json:
         print("[\n" + ",\n".join(json.dumps(r) for r in rows) + "\n]")
         return 0

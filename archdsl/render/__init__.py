@@ -5,6 +5,13 @@ imports torch.
 
 For a caller that shows a diagram itself (a notebook's `_repr_svg_` / `_repr_html_`):
 `to_svg(graph, depth="auto")` is the SVG text, `to_html(graph, depth="auto")` the page."""
-from .export import to_html, to_svg
-
 __all__ = ["to_html", "to_svg"]
+
+
+def __getattr__(name):
+    # Imported on first use: the command line imports `view` for its help text, and should
+    # not pay at every start for the DOT and HTML writers (a few milliseconds).
+    if name in __all__:
+        from . import export
+        return getattr(export, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

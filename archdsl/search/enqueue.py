@@ -1,5 +1,7 @@
 """`--enqueue zoo:NAME`: find a given network as a point of a space and seed the study with it
-(`study.enqueue_trial`), e.g. ResNeXt-50 32x4d in search/resnext.arch.
+(`study.enqueue_trial`), e.g. ResNeXt-50 32x4d in search/resnext.arch. `--enqueue
+NAME=VALUE,...` seeds it with a point given by its params, e.g. torchvision's RegNetX-400MF
+(`depth=22,w0=24,wa=24.48,wm=2.54,group_width=16`), whose float params no search would hit.
 
 The network is elaborated; then the space's params are searched coordinate by coordinate
 (every value of one param, the others held) for a point whose IR has the same node names,
@@ -31,7 +33,7 @@ class _Scripted:
         self.domains[name] = domain
         v = self.assign.get(name, domain[0])
         if v not in domain:
-            v = domain[0]
+            v = literal(v) if literal(v) in domain else domain[0]
         self.params[name] = v
         return v
 
@@ -42,6 +44,11 @@ class _Scripted:
         return self._pick(name, list(range(low, high + 1, step)))
 
     def suggest_float(self, name, low, high, step=None, log=False):
+        v = self.assign.get(name)
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and low <= v <= high:
+            self.domains[name] = [float(v)]  # a value given outright: nothing to search
+            self.params[name] = float(v)
+            return float(v)
         n = LOG_GRID
         if log:
             grid = [low * (high / low) ** (i / (n - 1)) for i in range(n)]
@@ -118,9 +125,72 @@ def find_point(space, target_graph, max_builds: int = MAX_BUILDS):
     return best[1], best[0], best[3]
 
 
+def split_assignments(text: str) -> list:
+    """`NAME=EXPR,NAME=EXPR` as [(name, expression text)], commas inside brackets or quotes
+    kept (`widths=[8, 16]`); [] when `text` is not one (a zoo name or a file)."""
+    import re
+    parts, depth, quote, start = [], 0, None, 0
+    for i, ch in enumerate(text):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    pairs = []
+    for part in parts:
+        m = re.match(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)(.*)$", part, re.S)
+        if not m or not m.group(2).strip():
+            return []
+        pairs.append((m.group(1), m.group(2).strip()))
+    return pairs
+
+
+def enqueue_params(study, space, text: str, pairs: list) -> dict:
+    """Seed `study` with the point whose params are given (`NAME=EXPR,...`): every param the
+    point draws must be given, in its domain; a float param takes any value in its range."""
+    from .space import parse_defines
+    values = parse_defines(space.scope, pairs)
+    trial = _Scripted(values)
+    point = space.sample(trial)
+    drawn = list(trial.domains)
+    unknown = [n for n in values if n not in drawn]
+    if unknown:
+        raise ArchError(f"--enqueue {text}: space {space.name} draws no param "
+                        f"{unknown[0]!r} here (it draws {', '.join(drawn) or 'none'})")
+    missing = [n for n in drawn if n not in values]
+    if missing:
+        raise ArchError(f"--enqueue {text}: give every param the point draws; missing "
+                        f"{', '.join(missing)}")
+    for name in drawn:
+        given, got = values[name], trial.params[name]
+        if got != given and got != literal(given) and not (
+                isinstance(given, (int, float)) and isinstance(got, (int, float))
+                and float(given) == float(got)):
+            raise ArchError(f"--enqueue {text}: {name}={literal(given)} is not in its domain "
+                            f"in space {space.name}")
+    if point.error is not None:
+        raise ArchError(f"--enqueue {text}: this point of space {space.name} cannot be "
+                        f"built:\n{point.error}")
+    study.enqueue_trial(trial.params, user_attrs={"enqueued": text}, skip_if_exists=True)
+    return trial.params
+
+
 def enqueue(study, space, target: str) -> dict:
-    """Seed `study` with the network `target` (zoo:NAME or a file) as a point of `space`."""
+    """Seed `study` with the network `target` (zoo:NAME or a file) as a point of `space`, or
+    with the point `NAME=VALUE,...`."""
     from .. import network as network_mod
+    from pathlib import Path
+    pairs = [] if target.startswith("zoo:") or Path(target).exists() else \
+        split_assignments(target)
+    if pairs:
+        return enqueue_params(study, space, target, pairs)
     net = network_mod.load(resolve_file_argument(target) if target.startswith("zoo:")
                            else target)
     params, d, point = find_point(space, net.graph)

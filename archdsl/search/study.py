@@ -24,6 +24,7 @@ from .objectives import Evaluator, parse_objectives
 from .train import TrainSettings
 from .records import CONSTRAINTS_LIST, constraint_keys, source_slice
 from .space import load_spaces
+from .writer import add_trials
 
 MARKER = "search.json"  # in --out: which storage and studies the directory's results are from
 DEFAULT_DB = "study.db"  # the default storage, inside --out
@@ -523,15 +524,15 @@ def _optimize_direct(study, objective, trials, timeout, cfg, progress):
                    callbacks=[progress.callback], gc_after_trial=True, catch=(TrialFailed,))
 
 
-SYNC_EVERY = 10  # analysis-only searches read other workers' trials every this many trials
+SYNC_EVERY = 10  # analysis-only searches write their trials, and read other workers', this often
 
 
 def _optimize_in_memory(study, objective, trials, timeout, cfg, progress):
     """Analysis-only trials take milliseconds, far less than the dozen storage transactions
     of an ordinary trial. So they are sampled in an in-memory study that mirrors the stored
-    one, and each finished trial is written to the storage in one transaction (a trial is
-    never left RUNNING there). Other workers' trials are read back every SYNC_EVERY trials.
-    Enqueued trials, and the first trial (whose number seeds this worker's sampler), run in
+    one; every SYNC_EVERY trials the finished ones are written to the storage in one
+    transaction (writer.py; a trial is never left RUNNING there) and other workers' trials
+    are read back. Enqueued trials, and the first trial (whose number seeds this worker's sampler), run in
     the storage itself."""
     import optuna
     from optuna.trial import TrialState
@@ -572,20 +573,30 @@ def _optimize_in_memory(study, objective, trials, timeout, cfg, progress):
         if fresh:
             mem.add_trials(fresh)
 
+    finished = []  # this batch's trials, written to the storage together (writer.py)
+
     def store(_mem, frozen):
         if frozen.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL):
-            study.add_trial(frozen)
+            finished.append(frozen)
             progress.callback(study, frozen)
 
+    def flush():
+        batch, finished[:] = list(finished), []
+        add_trials(study, batch)
+
     sync(initial=True)
-    while trials is None or done < trials:
-        if left() == 0.0:
-            break
-        batch = SYNC_EVERY if trials is None else min(SYNC_EVERY, trials - done)
-        mem.optimize(objective.func, n_trials=batch, timeout=left(), n_jobs=cfg.n_jobs,
-                     callbacks=[store], catch=(TrialFailed,))
-        done += batch
-        sync()
+    try:
+        while trials is None or done < trials:
+            if left() == 0.0:
+                break
+            batch = SYNC_EVERY if trials is None else min(SYNC_EVERY, trials - done)
+            mem.optimize(objective.func, n_trials=batch, timeout=left(), n_jobs=cfg.n_jobs,
+                         callbacks=[store], catch=(TrialFailed,))
+            done += batch
+            flush()
+            sync()
+    finally:  # Ctrl-C: the trials finished before it are kept
+        flush()
 
 
 class _Objective:
