@@ -752,7 +752,9 @@ def test_mutated_files_as_a_subprocess(sandbox, case):
         proc = subprocess.run([sys.executable, "-m", "archdsl", "check", "--max-nodes",
                                str(FUZZ_MAX_NODES), *paths], capture_output=True, text=True,
                               env=env, timeout=120)
-    assert_clean(proc.returncode, proc.stdout, proc.stderr)
+    # the mutated text, as the run read it (the sandbox holds the original again by now)
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    assert_clean(proc.returncode, proc.stdout, proc.stderr, {sandbox.path(rel): text})
     assert (proc.returncode, proc.stdout, proc.stderr) == (code, out, err)
 
 
