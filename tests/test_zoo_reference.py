@@ -28,10 +28,12 @@ from conftest import REFERENCE, ROOT, TIMM_REFERENCE
 
 REFERENCES = {**json.loads(REFERENCE.read_text()), **json.loads(TIMM_REFERENCE.read_text())}
 
-# Reference name -> zoo name, where they differ (ZOO.md part A names this one `resnext50`).
+# Reference name -> zoo name, where they differ (the zoo keeps the
+# short name `resnext50`, the file the README's first command compiles).
 ZOO_NAME = {"resnext50_32x4d": "resnext50"}
 
-# Reference entries whose zoo network is not written yet (issue 13). Remove a name when its zoo file arrives.
+# Reference entries whose zoo network is not written yet (issue 13). Remove a name when its
+# zoo file arrives.
 NOT_YET_WRITTEN = frozenset(
     [f"efficientnet_{v}" for v in ("b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "v2_s",
                                    "v2_m", "v2_l")]
