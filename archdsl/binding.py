@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 from . import ops
 from .errors import ArchError
+from .suggest import did_you_mean
 from .values import DefValue
 
 if TYPE_CHECKING:  # evaluate.py binds function calls with bind(): no import at run time
@@ -30,7 +31,7 @@ def bind(callee: str, params, args, kwargs, span, default: Callable,
         names = [p.name for p in params]
         for k in kwargs:
             if k not in names:
-                raise ArchError(f"{callee} has no parameter '{k}' "
+                raise ArchError(f"{callee} has no parameter '{k}'{did_you_mean(k, names)} "
                                 f"(it takes {', '.join(names) or 'none'})", span)
     bound = {} if into is None else into
     positional = len(args)

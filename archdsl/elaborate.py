@@ -29,6 +29,7 @@ from .binding import bind_definition, bind_op
 from .errors import ArchError, Span, source_text
 from .evaluate import MAX_LOOP, Budget, Env, Evaluator, bind_target, compare, shape_value
 from .names import check_layer_name
+from .suggest import did_you_mean
 from .values import CALLABLE, DefValue, Function, IntRange, LogRange, OpValue, Partial, is_data, \
     literal, show, unwrap
 from .values import key as value_key
@@ -459,15 +460,18 @@ class Elaborator:
         if found is None and (scope.prefix + dotted) in self.graph.graph["labels"]:
             found = self.graph.graph["labels"][scope.prefix + dotted]
         if found is None:
-            known = ", ".join(sorted(k for k in scope.names if k != "in")) or "none yet"
-            raise ArchError(f"unknown name '{dotted}' in from (names here: {known})", ref.span)
+            names = sorted(k for k in scope.names if k != "in")
+            hint = did_you_mean(dotted, names)
+            raise ArchError(f"unknown name '{dotted}' in from{hint} (names here: "
+                            f"{', '.join(names) or 'none yet'})", ref.span)
         return found
 
     def _callee(self, name: str, env: Env, span):
         try:
             value = env.lookup(name)
         except KeyError:
-            raise ArchError(f"unknown op or block '{name}'", span) from None
+            hint = did_you_mean(name, env.names(callable_only=True))
+            raise ArchError(f"unknown op or block '{name}'{hint}", span) from None
         if not isinstance(value, CALLABLE):
             raise ArchError(f"'{name}' is {show(value)}, not an op or block", span)
         return value

@@ -13,7 +13,7 @@ from typing import Optional
 _SOURCES: dict[str, str] = {}
 MAX_NOTES = 6  # call-site notes shown under an error
 QUOTE_WIDTH = 120  # longer source lines are quoted as a window around the error's column
-MESSAGE_WIDTH = 600  # longer messages (a value of a million items) keep their two ends
+MESSAGE_WIDTH = 2000  # longer messages (a value of a million items) keep their two ends
 
 
 def register_source(file: str, text: str) -> None:

@@ -20,6 +20,7 @@ from . import ops, syntax
 from .binding import MISSING, bind
 from .errors import ArchError
 from .loader import FileScope
+from .suggest import did_you_mean
 from .values import CALLABLE, DefValue, Function, IntRange, LogRange, OpValue, Partial, equal, show
 
 MAX_LOOP = 1_000_000  # iterations of one loop, range() length, `x N`, items of a list
@@ -41,6 +42,20 @@ class Env:
 
     def child(self) -> "Env":
         return Env(self.file, self)
+
+    def names(self, callable_only: bool = False) -> set:
+        """Every name this environment can look up (for suggestions): variables, the file's
+        definitions and the ops; with `callable_only`, those that name something to call."""
+        out = set()
+        env = self
+        while env is not None:
+            out.update(k for k, v in env.vars.items()
+                       if not callable_only or isinstance(v, CALLABLE))
+            env = env.parent
+        out.update(self.file.visible)
+        out.update(ops.OPS)
+        out.update(ops.ALIASES)
+        return out
 
     def is_bound(self, name: str) -> bool:
         """Whether `name` means something here (so a builtin of that name is shadowed)."""
@@ -185,7 +200,8 @@ class Evaluator:
         except KeyError:
             if e.id in BUILTINS:
                 raise ArchError(f"'{e.id}' is a builtin function: call it", e.span) from None
-            raise ArchError(f"unknown name '{e.id}'", e.span) from None
+            hint = did_you_mean(e.id, env.names() | set(BUILTINS))
+            raise ArchError(f"unknown name '{e.id}'{hint}", e.span) from None
 
     def _e_ListExpr(self, e, env, s):
         return [self.eval(i, env, s) for i in e.items]

@@ -21,6 +21,7 @@ from typing import Optional
 from . import syntax
 from .errors import ArchError, Span, forget_source, register_source
 from .files import read_source, reason, shown
+from .suggest import did_you_mean
 
 STDLIB = Path(__file__).resolve().parent / "stdlib"
 ZOO = Path(__file__).resolve().parent / "zoo"
@@ -249,6 +250,10 @@ def resolve_file_argument(arg: str) -> str:
             name = arg[len(prefix):]
             known = sorted(p.stem for p in folder.glob("*.arch"))
             if name not in known:
+                hint = did_you_mean(name, known)
+                if hint:  # the one name meant, not the whole list
+                    raise ArchError(f"{what} {shown(name)!r}{hint} (`archdsl zoo` lists "
+                                    f"all {len(known)})")
                 raise ArchError(f"{what} {shown(name)!r}; it has: {', '.join(known)}")
             return str(folder / f"{name}.arch")
     return arg

@@ -9,6 +9,7 @@ from typing import Optional
 from . import analysis
 from .elaborate import Elaborator
 from .errors import ArchError
+from .suggest import did_you_mean
 from .loader import FileScope, Loader, resolve_file_argument
 from .units import count_text
 from .values import DefValue, is_data
@@ -108,7 +109,8 @@ def choose_network(scope: FileScope, network: Optional[str]):
         entry = scope.lookup(network)
         if entry is None or entry[0].kind != "network":
             names = ", ".join(d.name for d in own) or "none"
-            raise ArchError(f"no network named {network!r} (networks here: {names})")
+            hint = did_you_mean(network, [d.name for d in own])
+            raise ArchError(f"no network named {network!r}{hint} (networks here: {names})")
         return entry
     stem = Path(scope.path).stem
     named = [d for d in own if d.name == stem]

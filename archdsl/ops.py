@@ -36,6 +36,7 @@ class Bound:
 
 
 POSITIVE = Bound("positive", lambda v: v > 0)
+NON_NEGATIVE = Bound("0 or more", lambda v: v >= 0)  # padding: torch refuses negative pads
 UNIT = Bound("in [0, 1)", lambda v: 0 <= v < 1)  # probabilities of dropping
 RESIZE_MODES = ("nearest", "bilinear", "bicubic", "area")
 RESIZE_MODE = Bound(", ".join(RESIZE_MODES[:-1]) + " or " + RESIZE_MODES[-1],
@@ -339,7 +340,7 @@ def _conv_label(a):
 register(Op(
     "conv",
     (P("out", "int", where=POSITIVE), P("k", "pair", 1, POSITIVE), P("s", "pair", 1, POSITIVE),
-     P("p", "padding", 0), P("d", "pair", 1, POSITIVE), P("groups", "int", 1),
+     P("p", "padding", 0, NON_NEGATIVE), P("d", "pair", 1, POSITIVE), P("groups", "int", 1),
      P("bias", "bool", True), P("table", "table", None)),
     _conv_shape, _conv_cost, _conv_module, family="conv", label=_conv_label, overwritable=True,
     doc="2-D convolution; input channels inferred"))
@@ -510,7 +511,8 @@ def _pool_label(name):
     return label
 
 
-_POOL = (P("k", "pair", where=POSITIVE), P("s", "pair", None, POSITIVE), P("p", "pair", 0),
+_POOL = (P("k", "pair", where=POSITIVE), P("s", "pair", None, POSITIVE),
+         P("p", "pair", 0, NON_NEGATIVE),
          P("ceil", "bool", False))
 # count_include_pad=false averages each window over its pixels inside the input only, as
 # PyTorch's AvgPool2d(count_include_pad=False) does; the default divides by k_h * k_w.

@@ -23,6 +23,13 @@ BAD_OP_ARGUMENTS = [
     ("conv(8); lrn(size=0)", "lrn: size must be positive, got 0",
      lambda t, L, x: t.nn.LocalResponseNorm(0)(x)),
     ("flatten; rbf(0)", "rbf: out must be positive, got 0", None),
+    # found beside them: negative paddings, which torch refuses at the forward pass
+    ("conv(8); conv(8, p=-1)", "conv: p must be 0 or more, got -1",
+     lambda t, L, x: t.nn.Conv2d(8, 8, 1, padding=-1)(x)),
+    ("conv(8); maxpool(2, p=[0, -1])", "maxpool: p must be 0 or more, got [0, -1]",
+     lambda t, L, x: t.nn.MaxPool2d(2, padding=(0, -1))(x)),
+    ("conv(8); avgpool(3, p=-1)", "avgpool: p must be 0 or more, got -1",
+     lambda t, L, x: t.nn.AvgPool2d(3, padding=-1)(x)),
 ]
 
 

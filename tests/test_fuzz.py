@@ -215,6 +215,10 @@ AWKWARD_TOKENS = (
     # issue 16: names past the OS limit, zoo names that are paths, digits that are not ASCII
     '"' + "a" * 300 + '.arch"', '"zoo:' + "a" * 300 + '"', '"zoo:../../x"', '"zoo:/etc/passwd"',
     "a" * 300, "١e٣", "４",
+    # issue 16.5 and 16.19-20: values the backend rejects, torch.nn.Module's attributes as
+    # names, counts past 64 bits, huge values in messages; issue 11.6: names mistyped
+    "subsample(0)", "bn(eps=-1)", "rbf(-2)", "lrn(size=0)", "rbf(0)", "forward", "training",
+    "__class__", '"abc"[10]', "[0] * 1000000", "2 ** 62", "Conv", "rellu", "botleneck",
 )
 AWKWARD_TEXT = AWKWARD_TOKENS + ("\t", "\r", "\f", "\x00", "\x0b", "é", "\u2028", "\ufeff", "𝔵",
                                  "'", "`", "$", "@", "\\", "\"", "{{", "}}", "١", "٣", "０")
@@ -792,7 +796,9 @@ def test_mutated_files_as_a_subprocess(sandbox, case):
         proc = subprocess.run([sys.executable, "-m", "archdsl", "check", "--max-nodes",
                                str(FUZZ_MAX_NODES), *paths], capture_output=True, text=True,
                               env=env, timeout=120)
-    assert_clean(proc.returncode, proc.stdout, proc.stderr)
+    # the mutated text, as the run read it (the sandbox holds the original again by now)
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    assert_clean(proc.returncode, proc.stdout, proc.stderr, {sandbox.path(rel): text})
     assert (proc.returncode, proc.stdout, proc.stderr) == (code, out, err)
 
 
@@ -825,3 +831,90 @@ def test_odd_file_names_get_a_clean_error(sandbox, name, how):
         lines = [l for l in err.splitlines() if not l.startswith("  ")]
         assert len(lines) == 1 and FILE_ERROR.match(lines[0]), err
         assert "\x00" not in err and len(err) < 2000, err
+
+
+
+# ============================================================================ arguments
+# Issue 16, items 6 and 8: what a user types as a command's arguments, or passes to the
+# Python API, gets the same contract as a file: a result, or one clean error.
+
+ARG_TEXT = st.one_of(
+    st.sampled_from(("nan", "inf", "-inf", "1e400", "-1", "0", "-0", "1", "3", "0.5", "1e-400",
+                     "99999999999999999999999", "2**64", "", " ", "=", "=3", "1=3", "a b=3",
+                     "true=3", "in=1", "x=1", "a=", "a=1 +", "a=[0]*1000000", "cpu:1", "cuda:9",
+                     "meta", "tpu", "-", "--", "-D", "0x10", "1_000", "1,000", "١")),
+    st.integers(-2 ** 70, 2 ** 70).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.text(max_size=12),
+)
+
+
+def run_cli(argv) -> tuple:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as e:  # argparse
+            code = e.code
+    return code, out.getvalue(), err.getvalue()
+
+
+@settings(QUICK, max_examples=150)
+@given(value=ARG_TEXT, where=st.sampled_from(("summary --depth", "check --max-nodes",
+                                               "eval -D", "render --depth", "summary --input",
+                                               "summary --network", "eval EXPR")))
+def test_command_arguments_get_one_clean_error(sandbox, value, where):
+    tiny = sandbox.root / "tiny.arch"
+    tiny.write_text("network tiny {\n  input [3, 8, 8]\n  conv(4); relu; gap; flatten; fc(2)\n}\n")
+    argv = {"summary --depth": ["summary", tiny, "--depth", value],
+            "check --max-nodes": ["check", "--max-nodes", value, tiny],
+            "eval -D": ["eval", "1", "-D", value],
+            "render --depth": ["render", tiny, "-o", "-", "--depth", value],
+            "summary --input": ["summary", tiny, "--input", value],
+            "summary --network": ["summary", tiny, "--network", value],
+            "eval EXPR": ["eval", "--", value]}[where]
+    code, out, err = run_cli(argv)
+    assert code in (0, 1) and "Traceback" not in err, err
+    if code == 1:
+        errors = [line for line in err.splitlines() if "error:" in line]
+        assert len(errors) == 1 and len(err) < 4000, err
+
+
+@settings(QUICK, max_examples=100)
+@given(memory=ARG_TEXT, seed=ARG_TEXT, params=ARG_TEXT)
+def test_compile_limits_parse_to_a_limit_or_one_error(memory, seed, params):
+    """compile's --max-memory, --seed and --max-params as argparse reads them (the run needs
+    torch; what matters is that no value reaches it that turns a limit off or overflows)."""
+    from archdsl.cli import build_parser
+    err = io.StringIO()
+    with redirect_stderr(err):
+        try:
+            args = build_parser().parse_args(["compile", "f.arch", "--max-memory", memory,
+                                              "--seed", seed, "--max-params", params])
+        except SystemExit as e:
+            assert e.code == 1 and "error:" in err.getvalue()
+            return
+    assert isinstance(args.max_memory, int) and 0 < args.max_memory < 2 ** 63
+    assert isinstance(args.seed, int) and 0 <= args.seed < 2 ** 64
+    assert isinstance(args.max_params, int) and args.max_params >= 0
+
+
+PY_VALUE = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2 ** 70, 2 ** 70), st.floats(),
+              st.text(max_size=5), st.binary(max_size=5)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.tuples(inner, inner, inner)),
+    max_leaves=6)
+
+
+@settings(QUICK, max_examples=150)
+@given(shape=PY_VALUE, nodes=PY_VALUE, width=PY_VALUE, text=st.one_of(
+    st.just("network t(w=4) {\n  input [3, 8, 8]\n  conv(w); relu\n}\n"), PY_VALUE))
+def test_load_arguments_give_a_network_or_an_arch_error(shape, nodes, width, text):
+    import archdsl
+    from archdsl.errors import ArchError
+    try:
+        n = archdsl.load(text=text, input_shape=shape, max_nodes=nodes, w=width)
+    except ArchError as e:
+        assert e.message and len(e.message) < 4000
+        return
+    assert all(isinstance(v, int) and 0 <= v < 2 ** 63 for v in n.totals().values())
