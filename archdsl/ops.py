@@ -366,7 +366,7 @@ register(Op(
     "fc", (P("out", "int", where=POSITIVE), P("bias", "bool", True)), _fc_shape, _fc_cost,
     lambda t, a, ins, out: t.nn.Linear(ins[0][0], a["out"], a["bias"]), family="fc",
     label=lambda a: f"fc \u2192 {a.get('out')}", overwritable=True,
-    doc="fully connected layer on a vector"))
+    doc="fully connected layer on a vector"), aliases=("linear",))
 
 
 def _linear_cost(a, ins, out):
@@ -375,10 +375,10 @@ def _linear_cost(a, ins, out):
 
 
 register(Op(
-    "linear", (P("out", "int", where=POSITIVE), P("bias", "bool", True)),
+    "linear_last", (P("out", "int", where=POSITIVE), P("bias", "bool", True)),
     lambda a, ins: tuple(ins[0][:-1]) + (a["out"],), _linear_cost,
     lambda t, a, ins, out: t.nn.Linear(ins[0][-1], a["out"], a["bias"]), family="fc",
-    label=lambda a: f"linear \u2192 {a.get('out')}", overwritable=True,
+    label=lambda a: f"linear last \u2192 {a.get('out')}", overwritable=True,
     doc="nn.Linear over the last dimension, at every position of any rank (weights [out, in])"))
 
 

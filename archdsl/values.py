@@ -228,6 +228,8 @@ def _key_atom(v) -> str:
         args = ", ".join(key(a) for a in v.args)
         kwargs = ", ".join(f"{k}={key(x)}" for k, x in v.kwargs)
         return f"{_key_atom(v.target)}({args}; {kwargs})"
+    if isinstance(v, Function):  # its environment too: a closure sees its own variables
+        return f"<function {id(v.defn)} {id(v.scope)} {id(v.env)}>"
     if isinstance(v, LogRange):
         return f"log{key(list(v.bounds))}"
     return f"{type(v).__name__}:{v!r}"

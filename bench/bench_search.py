@@ -7,6 +7,9 @@
    loop, `study.optimize`, on the same storage with a hand-written objective building the
    same networks through archdsl's Python API (the baseline, ratio 1), with archdsl's own
    objective, and with Optuna's in-memory storage (no storage at all).
+   And the acceptance search of the RegNet spaces, a 200-trial `--sampler random` search of
+   search:regnet at 400M (-D w_max=64), as the whole command against Optuna's own loop with
+   the same objective (archdsl's, for that space), the same sampler and SQLite storage.
 2. With --accuracy: an `accuracy` search of 20 trials of search/vgg.arch under a 10M FLOP
    budget on scikit-learn's digits resized to 3x32x32 (3 epochs, one torch thread per
    trial, median pruner): its wall time and the best validation accuracy.
@@ -26,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VGG = str(ROOT / "search" / "vgg.arch")
+REGNET = ["search:regnet", "--budget", "400M", "-D", "w_max=64", "--sampler", "random"]
 
 
 BUDGET = 50_000_000  # vgg's default budget
@@ -71,10 +75,12 @@ def flops_rates(trials: int, rounds: int = 3) -> dict:
         count[0] += 1
         return tmp / f"{name}{count[0]}"
 
-    def whole_command():
-        subprocess.run([sys.executable, "-m", "archdsl", "search", VGG, "--trials", str(trials),
-                        "--seed", "0", "--out", str(fresh("cli")), "--quiet"], check=True,
-                       capture_output=True)
+    def whole_command(args=(VGG,)):
+        def run():
+            subprocess.run([sys.executable, "-m", "archdsl", "search", *args, "--trials",
+                            str(trials), "--seed", "0", "--out", str(fresh("cli")), "--quiet"],
+                           check=True, capture_output=True)
+        return run
 
     loop = []
 
@@ -86,27 +92,34 @@ def flops_rates(trials: int, rounds: int = 3) -> dict:
         loop.append(len(done) / (max(t.datetime_complete for t in done) -
                                  min(t.datetime_start for t in done)).total_seconds())
 
-    def optuna_loop(objective, storage=True):
+    def optuna_loop(objective, storage=True, random=False):
         def run():
             kw = {"storage": make_storage(f"sqlite:///{fresh('o')}.db")} if storage else {}
-            study = optuna.create_study(direction="maximize", **kw,
-                                        sampler=optuna.samplers.TPESampler(seed=0,
-                                                                           multivariate=True))
+            sampler = optuna.samplers.RandomSampler(seed=0) if random else \
+                optuna.samplers.TPESampler(seed=0, multivariate=True)
+            study = optuna.create_study(direction="maximize", **kw, sampler=sampler)
             study.optimize(objective, n_trials=trials)
         return run
 
     archdsl_objective = make_objective(load_spaces(VGG)[0], Evaluator(parse_objectives("flops")),
                                        "bench")
+    regnet_objective = make_objective(
+        load_spaces("search:regnet", args={"budget": 400_000_000, "w_max": 64})[0],
+        Evaluator(parse_objectives("flops")), "bench")
     methods = {
-        "archdsl search, whole command (SQLite)": whole_command,
+        "archdsl search, whole command (SQLite)": whole_command(),
         "archdsl run_search in-process (SQLite)": in_process,
         "Optuna study.optimize, hand-written objective (SQLite)":
             optuna_loop(hand_written_objective()),
         "Optuna study.optimize, archdsl's objective (SQLite)": optuna_loop(archdsl_objective),
         "Optuna study.optimize, hand-written (in memory)":
             optuna_loop(hand_written_objective(), storage=False),
+        "RegNetX 400M random: archdsl search, whole command": whole_command(REGNET),
+        "RegNetX 400M random: Optuna study.optimize, same objective":
+            optuna_loop(regnet_objective, random=True),
     }
     base = "Optuna study.optimize, hand-written objective (SQLite)"
+    regnet_base = "RegNetX 400M random: Optuna study.optimize, same objective"
     rates = {k: [] for k in methods}
     try:
         for r in range(rounds):
@@ -119,7 +132,8 @@ def flops_rates(trials: int, rounds: int = 3) -> dict:
     rates["archdsl search, trial loop (SQLite)"] = loop
     out = {}
     for k, v in rates.items():
-        ratios = [a / b for a, b in zip(v, rates[base])]
+        ratios = [a / b for a, b in zip(v, rates[regnet_base if k.startswith("RegNet")
+                                                  else base])]
         out[k] = (statistics.median(v), statistics.median(ratios))
     return out
 
@@ -157,9 +171,9 @@ def main():
     rates = flops_rates(args.trials, args.rounds)
     print(f"\nflops search of search/vgg.arch, {args.trials} trials, {args.rounds} alternating "
           f"rounds, medians (load average now {os.getloadavg()[0]:.1f})")
-    print(f"{'how':56} {'trials/s':>9} {'ratio':>7}")
+    print(f"{'how':62} {'trials/s':>9} {'ratio':>7}")
     for name, (r, ratio) in rates.items():
-        print(f"{name:56} {r:9.1f} {ratio:7.2f}")
+        print(f"{name:62} {r:9.1f} {ratio:7.2f}")
     if args.accuracy:
         counts = {s: states.count(s) for s in sorted(set(states))}
         print(f"\naccuracy search of search/vgg.arch, budget 10M, 20 trials, digits resized "

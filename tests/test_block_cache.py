@@ -13,9 +13,14 @@ from archdsl.network import choose_network
 from archdsl.values import DefValue
 
 
-def build(loader_scope, cache, name=None):
+def build(loader_scope, cache, name=None, budgets=None):
     defn, where = choose_network(loader_scope, name)
-    return Elaborator(cache=cache).network(DefValue(defn, where), defn.span)
+    elaborator = Elaborator(cache=cache)
+    graph = elaborator.network(DefValue(defn, where), defn.span)
+    if budgets is not None:
+        b = elaborator.budget
+        budgets.append((b.nodes, b.edges, b.steps))
+    return graph
 
 
 def same_graph(g, h):
@@ -28,11 +33,13 @@ def same_graph(g, h):
                                   "se_resnet50", "inception_v3", "mnasnet1_0"])
 def test_replayed_calls_build_the_graph_a_fresh_elaboration_builds(name, torchvision_reference):
     scope = Loader().load_path(resolve_file_argument(f"zoo:{name}"))
-    cache = BlockCache()
-    first = build(scope, cache)  # fills the cache (and replays alike calls within itself)
-    second = build(scope, cache)  # replays every block call
-    fresh = build(scope, None)
+    cache, budgets = BlockCache(), []
+    first = build(scope, cache, budgets=budgets)  # fills the cache (and replays within itself)
+    second = build(scope, cache, budgets=budgets)  # replays every block call
+    fresh = build(scope, None, budgets=budgets)
     assert cache.hits > 0
+    # The work counted against --max-nodes is the same: nodes, edges and steps.
+    assert budgets[0] == budgets[1] == budgets[2]
     same_graph(first, fresh)
     same_graph(second, fresh)
     reference = {"resnext50": "resnext50_32x4d"}.get(name, name)

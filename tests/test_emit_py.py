@@ -128,7 +128,7 @@ def test_bare_tensors_in_emitted_source(tmp_path):
     # ConvNeXt's layer scale: a parameter of the container itself, under the statement's name
     net = archdsl.load(text="""network t { input [4, 5, 5]
   cn: { residual { "block": { conv(4, k=3, p=1, groups=4); permute([1, 2, 0]); layernorm
-                              linear(8); gelu; linear(4); permute([2, 0, 1]) }
+                              linear_last(8); gelu; linear_last(4); permute([2, 0, 1]) }
                    layer_scale: layer_scale(1e-6) } }
   layer_scale(0.5); layernorm2d }""")
     model = net.to_torch(seed=0).eval()

@@ -16,6 +16,10 @@ Two sources of cases, both Hypothesis strategies:
   operator and builtin, `solve`, `flops`, templates, `from`, `x N`). Each must parse; its
   elaboration may fail, but only with a located error.
 
+A third, smaller source: **runaway work** (issue 16's resource attacks at random sizes:
+repetitions past the node limit, dense loops, shared lists printed or compared, cost
+functions in loops).
+
 The contract checked for every case: exit 0 and `FILE: ok (...)` lines, or exit 1 and stderr
 whose first line is `FILE:LINE:COL: error: ...` with the position inside that file; never
 another exit code, never a traceback, never an exception out of `archdsl.cli.main`.
@@ -296,7 +300,7 @@ LABELS = ("stem", "head", "feat", "conv1", "layer1", "branch", "pool", "fc", "fo
 BUILTINS = ("int", "round", "ceil", "floor", "min", "max", "abs", "sqrt", "len", "range", "sum")
 STD_BLOCKS = ("basic", "bottleneck", "se", "fire", "projection", "conv_relu", "basic_conv",
               "transition", "dense_layer", "plain")
-OP_NAMES = tuple(sorted(n for n in ops.OPS if n not in syntax.RESERVED))
+OP_NAMES = tuple(sorted(n for n in ops.OPS if n not in syntax.RESERVED)) + ("linear",)
 PLAUSIBLE = {"out": st.sampled_from((4, 8, 16)), "k": st.sampled_from((1, 2, 3)),
              "s": st.sampled_from((1, 2)), "p": st.sampled_from((0, 1, '"same"')),
              "groups": st.sampled_from((1, 2)), "h": st.sampled_from((1, 2, 4)),
@@ -670,6 +674,37 @@ def program():
     return st.one_of(tame_program(), wild_program())
 
 
+# ============================================================================ runaway work
+
+# Issue 16's resource attacks (items 9, 10, 12) and issue 11's (item 5), at random sizes:
+# repetitions past what is left of the node limit, dense loops, lists sharing their items
+# printed or compared, cost functions in loops and recursions. Each must stop with a located
+# error (or build) within the budget of `--max-nodes`, never hang.
+RUNAWAY_BODIES = (
+    "relu x {n}", "{{ conv(4); relu }} x {n}", "for i in range({n}) {{ bn; relu }}",
+    "dense for i in range({n}) {{ conv(1, k=1) }}", "stage(bottleneck, {n}, 8, 1)",
+    "for i in range({n}) {{ let a = flops(stage(basic, {k}, 4 + i, 1), in=[8, 8, 8]) }}",
+    "for i in range({n}) {{ if i == 0 {{ relu x {k} }} }}",
+    'let l = [[0] * {n}] * {k}\n  "x{{l}}": relu', "let l = [[0] * {n}] * {k}\n  conv(l)",
+)
+RUNAWAY_SINKS = ("conv(l)", '"x{l}": relu', "let e = l == [l]; relu",
+                 "let e = [l] == [l, l]; relu",
+                 "let a = flops(conv(8, table=l), in=[3, 8, 8]); relu")
+
+
+@st.composite
+def runaway_program(draw) -> str:
+    if draw(st.booleans()):
+        body = draw(st.sampled_from(RUNAWAY_BODIES)).format(
+            n=draw(st.sampled_from((0, 1, 7, 300, 5000, 20_000, 10 ** 6))),
+            k=draw(st.sampled_from((0, 1, 3, 50, 1000))))
+        return "network m {\n  input [8, 8, 8]\n  " + body + "\n}\n"
+    sink = draw(st.sampled_from(RUNAWAY_SINKS))
+    depth = draw(st.integers(0, 45))
+    return (f"block r(l, n) {{ if n > 0 {{ r([l, l], n - 1) }} else {{ {sink} }} }}\n"
+            f"network m {{ input [3, 8, 8]; r([0], {depth}) }}\n")
+
+
 # ============================================================================ file names
 
 # Names a file argument, a `use` or a `zoo:` may carry (issue 16): past the OS's limit of 255
@@ -732,6 +767,15 @@ def test_generated_programs_mutated(sandbox, text, cut):
     for _ in range(cut.draw(st.integers(1, 3))):
         text = cut.draw(st.one_of(char_mutation(text), token_mutation(text)))
     path = sandbox.root / "generated.arch"
+    path.write_text(text, encoding="utf-8")
+    code, out, err = run_check([path])
+    assert_clean(code, out, err, {str(path): text})
+
+
+@settings(QUICK, max_examples=25)
+@given(text=runaway_program())
+def test_runaway_work_stops_with_a_located_error(sandbox, text):
+    path = sandbox.root / "runaway.arch"
     path.write_text(text, encoding="utf-8")
     code, out, err = run_check([path])
     assert_clean(code, out, err, {str(path): text})

@@ -13,28 +13,35 @@ from helpers import LOCATED, TINY, net, one_error, subprocess_check, write
 
 def test_node_limit_default_is_a_million_and_load_takes_max_nodes():
     assert Elaborator().max_nodes == 1_000_000  # the figure of the issue
-    with pytest.raises(ArchError, match=r"more than 10 ops.*--max-nodes"):
+    # `x 11` is refused before it starts: the input is 1 of the 10
+    with pytest.raises(ArchError, match=r"x 11 adds at least 11 ops, more than the 9 left of "
+                                        r"--max-nodes 10"):
         archdsl.load(text=net("relu x 11"), max_nodes=10)
+    with pytest.raises(ArchError, match=r"the network has more than 10 ops.*--max-nodes"):
+        archdsl.load(text=net("relu; " * 11), max_nodes=10)
     assert archdsl.load(text=net("relu x 9"), max_nodes=10).graph.number_of_nodes() == 10
 
 
 def test_node_limit_stops_before_creating_more_nodes():
-    """`relu x 1000000` under a limit of 100: the error comes at node 101 (how fast:
-    bench/bench_language.py, "guards")."""
+    """A loop whose ops the bound cannot see (they sit in an `if`) under a limit of 100:
+    the error comes at node 101. `relu x 1000000` is refused before its first relu (how
+    fast: bench/bench_language.py, "guards")."""
     from archdsl.loader import Loader
     from archdsl.network import choose_network
     from archdsl.values import DefValue
-    scope = Loader().load_text(net("relu x 1000000"), "m.arch")
-    defn, where = choose_network(scope, None)
-    elab = Elaborator(max_nodes=100)
-    with pytest.raises(ArchError, match="more than 100 ops"):
-        elab.network(DefValue(defn, where), defn.span)
-    assert elab.graph.number_of_nodes() == 100
+    for body, built in (("for i in range(200) { if i >= 0 { relu } }", 100),
+                        ("relu x 1000000", 1)):
+        scope = Loader().load_text(net(body), "m.arch")
+        defn, where = choose_network(scope, None)
+        elab = Elaborator(max_nodes=100)
+        with pytest.raises(ArchError, match="more than (100 ops|the 99 left)"):
+            elab.network(DefValue(defn, where), defn.span)
+        assert elab.graph.number_of_nodes() == built
 
 
 @pytest.mark.parametrize("command", ["check", "summary", "render", "compile"])
 def test_max_nodes_flag(run_cli, tmp_path, command):
-    f = write(tmp_path, "m.arch", net("conv(4) x 3; relu x 3"))
+    f = write(tmp_path, "m.arch", net("conv(4) x 3; relu; relu; relu"))
     argv = [command, "--max-nodes", "5", f]
     if command == "render":
         argv += ["-o", tmp_path / "m.dot"]

@@ -441,12 +441,12 @@ CONVNEXT_PIECES = """network t { input [3, 32, 32]
   cn: {
     residual {
       "block": { conv(16, k=7, p=3, groups=16); permute([1, 2, 0]); layernorm(eps=1e-6)
-                 linear(64); gelu; linear(16); permute([2, 0, 1]) }
+                 linear_last(64); gelu; linear_last(16); permute([2, 0, 1]) }
       layer_scale: layer_scale(1e-6)
       stochastic_depth: drop_path(0.1)
     }
   }
-  gap; head: { layernorm2d(eps=1e-6); flatten; linear(10) } }"""
+  gap; head: { layernorm2d(eps=1e-6); flatten; linear(10) } }"""  # linear: fc's other name
 
 
 def test_convnext_pieces_compute_torchvisions_block():

@@ -34,10 +34,7 @@ ZOO_NAME = {"resnext50_32x4d": "resnext50"}
 
 # Reference entries whose zoo network is not written yet (issue 13). Remove a name when its
 # zoo file arrives.
-NOT_YET_WRITTEN = frozenset(
-    [f"efficientnet_{v}" for v in ("b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "v2_s",
-                                   "v2_m", "v2_l")]
-)
+NOT_YET_WRITTEN = frozenset()
 
 # The probe compares within 1e-4 relative, as tests/reference/README.md says; a logit that
 # happens to lie near zero (0.00035 in shufflenet_v2_x1_5, where float32 rounding alone moves
@@ -111,7 +108,7 @@ def layout_from_ir(graph) -> dict:
             out[f"{key}.weight"] = [a["out"], cin // a["groups"], kh, kw]
             if a["bias"]:
                 out[f"{key}.bias"] = [a["out"]]
-        elif op in ("fc", "linear"):  # nn.Linear over the last dimension
+        elif op in ("fc", "linear_last"):  # nn.Linear over the last dimension
             cin = graph.nodes[preds[0]]["shape"][-1]
             out[f"{key}.weight"] = [a["out"], cin]
             if a["bias"]:

@@ -142,7 +142,8 @@ def _may_mutate(g, key) -> bool:
     return ops.OPS[g.nodes[key]["op"]].overwritable
 
 
-def _set_path(root: nn.Module, key: str, module: nn.Module):
+def _parent(root: nn.Module, key: str):
+    """The module that holds `key`'s last component (containers made on the way), and it."""
     *prefix, field = key.split(".")
     node = root
     for part in prefix:
@@ -151,19 +152,17 @@ def _set_path(root: nn.Module, key: str, module: nn.Module):
             child = nn.Module()
             node.add_module(part, child)
         node = child
+    return node, field
+
+
+def _set_path(root: nn.Module, key: str, module: nn.Module):
+    node, field = _parent(root, key)
     node.add_module(field, module)
 
 
 def _set_tensor(root: nn.Module, key: str, tensor: nn.Parameter):
     """Register a bare tensor under its own key (`features.1.0.layer_scale`)."""
-    prefix, _, field = key.rpartition(".")
-    node = root
-    for part in prefix.split(".") if prefix else ():
-        child = node._modules.get(part)
-        if child is None:
-            child = nn.Module()
-            node.add_module(part, child)
-        node = child
+    node, field = _parent(root, key)
     node.register_parameter(field, tensor)
 
 

@@ -77,16 +77,24 @@ def gib(text: str) -> int:
     return int(v * 2 ** 30)
 
 
+def seed_below(limit: int, top: str):
+    """An argparse type: an integer seed in [0, limit), `top` the largest as the message
+    writes it (torch takes seeds below 2^64, Optuna's samplers below 2^32)."""
+    def seed(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not 0 <= v < limit:
+            raise argparse.ArgumentTypeError(f"expected an integer from 0 to {top}, got {text}")
+        return v
+    return seed
+
+
 def seed(text: str) -> int:
     """A seed of torch's generator (compile imports torch anyway)."""
     from ..backends.torch_backend import SEED_LIMIT
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if not 0 <= v < SEED_LIMIT:
-        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 2^64 - 1, got {text}")
-    return v
+    return seed_below(SEED_LIMIT, "2^64 - 1")(text)
 
 
 def output(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import ArchError
-from .common import add_defines
+from .common import add_defines, seed_below
 
 
 def _positive_float(text: str) -> float:
@@ -21,16 +21,8 @@ def _positive_float(text: str) -> float:
 
 
 def _seed(text: str) -> int:
-    import argparse
     from ..search.study import SEED_LIMIT
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if not 0 <= v < SEED_LIMIT:
-        raise argparse.ArgumentTypeError(f"expected an integer from 0 to {SEED_LIMIT - 1}, "
-                                         f"got {text}")
-    return v
+    return seed_below(SEED_LIMIT, str(SEED_LIMIT - 1))(text)
 
 
 def add_parser(sub):

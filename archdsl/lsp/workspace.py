@@ -120,17 +120,20 @@ class Workspace:
     def __init__(self):
         self.texts: dict = {}
         self._analyses: dict = {}
+        self._loader: Optional[Loader] = None  # one per version of the open texts
 
     # -- the files
     def open(self, path: str, text: str) -> None:
         self.texts[path] = text
         self._analyses.clear()  # another open file may use this one
+        self._loader = None
 
     change = open
 
     def close(self, path: str) -> None:
         self.texts.pop(path, None)
         self._analyses.clear()
+        self._loader = None
 
     def paths(self) -> list:
         return list(self.texts)
@@ -138,8 +141,10 @@ class Workspace:
     def analyse(self, path: str) -> Analysis:
         found = self._analyses.get(path)
         if found is None:
-            overlay = {_real(p): text for p, text in self.texts.items()}
-            found = self._analyses[path] = _analyse(path, self.texts.get(path), overlay)
+            if self._loader is None:  # shared by the files analysed at this version: the
+                # standard library and the files several use are loaded once
+                self._loader = Loader({_real(p): text for p, text in self.texts.items()})
+            found = self._analyses[path] = _analyse(path, self.texts.get(path), self._loader)
         return found
 
     # -- hover
@@ -152,7 +157,8 @@ class Workspace:
         about = None
         if a.scope is not None and word is not None:
             about = _definition_hover(a, word[0], line)
-        if about is not None and a.scope.lookup(word[0])[0].kind == "network":
+        entry = a.scope.lookup(word[0]) if about is not None else None
+        if entry is not None and entry[0].kind == "network":
             about = "\n\n".join([about] + self._network_totals(word[0]))
         module = _module(a)
         stmt = None if module is None else _statement_at(module, line, col)
@@ -257,7 +263,7 @@ class Workspace:
 # ====================================================================== analysing a file
 
 
-def _analyse(path: str, text: Optional[str], overlay: dict) -> Analysis:
+def _analyse(path: str, text: Optional[str], loader: Loader) -> Analysis:
     if text is None:
         try:
             text = Path(path).read_text(encoding="utf-8")
@@ -265,7 +271,7 @@ def _analyse(path: str, text: Optional[str], overlay: dict) -> Analysis:
             text = ""
     a = Analysis(path, text)
     try:
-        a.scope = Loader(overlay).load_path(path)
+        a.scope = loader.load_path(path)
     except ArchError as err:
         a.problems.append(_problem(err, path, Span(path, 1, 1)))
         return a
