@@ -94,7 +94,7 @@ def test_onnx_output(run_cli, tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["-o", "net.h5"], "suffix must be one of"),
     (["--max-params", "1000"], "--max-params"),
-    (["--device", "tpu"], "expected cpu, cuda"),
+    (["--device", "tpu"], "expected cpu, cuda or cuda:N"),
     (["--batch", "0"], "--batch must be positive"),
     (["--autocast"], "--autocast needs --dtype"),
 ])

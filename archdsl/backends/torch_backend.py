@@ -342,16 +342,18 @@ def _limit(name: str, v):
     return v
 
 
-def as_device(v) -> "torch.device":
-    """cpu, cuda, cuda:N (a torch.device or its name), or meta; CUDA only if available."""
+def as_device(v, kinds=("cpu", "cuda", "meta")) -> "torch.device":
+    """cpu, cuda, cuda:N (a torch.device or its name), or meta: those of `kinds`; CUDA only
+    if available."""
     if not isinstance(v, (str, torch.device)):
         raise ArchError(f"device must be a string or a torch.device, got {v!r}")
-    expected = "expected cpu, cuda, cuda:N or meta"
+    names = [n for k in kinds for n in ((k, "cuda:N") if k == "cuda" else (k,))]
+    expected = "expected " + (", ".join(names[:-1]) + " or " + names[-1])
     try:
         dev = torch.device(v)
     except (RuntimeError, ValueError):
         raise ArchError(f"device {v!r}: {expected}") from None
-    if dev.type not in ("cpu", "cuda", "meta"):
+    if dev.type not in kinds:
         raise ArchError(f"device {v!r}: {expected}")
     if dev.type != "cuda" and dev.index is not None:
         raise ArchError(f"device {v!r}: {dev.type} takes no index ({expected})")

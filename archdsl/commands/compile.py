@@ -46,10 +46,8 @@ def _device(text: str):
     """cpu, cuda or cuda:N, by the rule of to_torch(device=) (but not meta: the forward
     pass needs memory)."""
     from ..backends.torch_backend import as_device
-    if text.strip().startswith("meta"):
-        raise ArchError(f"--device {text!r}: expected cpu, cuda or cuda:N")
     try:
-        return as_device(text)
+        return as_device(text, kinds=("cpu", "cuda"))
     except ArchError as e:
         raise ArchError(f"--{e.message}") from None
 
