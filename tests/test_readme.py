@@ -11,7 +11,8 @@ How README.md writes its examples (so that this test can read them):
   line, `#` starts a comment); each must exit 0.
 - `<!-- readme-test: skip (WHY) -->` on the line before a block: its commands are not run here
   (they train for minutes, or need a GPU); the reason shows in the skip.
-- The first two blocks install the project (what CI itself runs), so they are not run here.
+- The README's first two blocks install the project (what CI itself runs), so they are not run
+  here. `docs/language.md`'s examples are read by the same rules.
 
 Each block runs in a fresh directory holding `zoo/` and `search/` as the repository has them and
 nothing else, so outputs never meet the committed pictures in `docs/`, and commands of one block
@@ -31,7 +32,8 @@ import pytest
 from conftest import ROOT
 
 README = ROOT / "README.md"
-INSTALL_BLOCKS = 2
+LANGUAGE = ROOT / "docs" / "language.md"  # the language reference's examples are run too
+INSTALL_BLOCKS = 2  # of the README
 SKIP = re.compile(r"<!--\s*readme-test:\s*skip\s*\((.*)\)\s*-->")
 DURATION = re.compile(r"\b\d+(?:\.\d+)?\s?(?:ms|s)\b")
 RATE = re.compile(r"\b\d+(?:\.\d+)?(?= trials/s\b)")
@@ -39,10 +41,10 @@ RATE = re.compile(r"\b\d+(?:\.\d+)?(?= trials/s\b)")
 
 @dataclass
 class Example:
-    line: int            # the README line of the command
+    line: int            # the line of the command in its document
     command: str
     expected: list[str] | None  # None: only the exit status is checked
-    block: int
+    block: str           # DOCUMENT#N: commands of one block share a directory
     skip: str | None
 
 
@@ -61,11 +63,12 @@ def fenced_blocks(text: str):
         i += 1
 
 
-def examples(text: str) -> list[Example]:
+def examples(text: str, doc: str = "README.md", skip_blocks: int = 0) -> list[Example]:
     out = []
     for n, (first, info, body, before) in enumerate(fenced_blocks(text)):
-        if n < INSTALL_BLOCKS:
+        if n < skip_blocks:
             continue
+        n = f"{doc}#{n}"
         skip = SKIP.search(before)
         reason = skip.group(1) if skip else None
         if any(line.startswith("$ ") for line in body):
@@ -91,7 +94,8 @@ def examples(text: str) -> list[Example]:
     return out
 
 
-EXAMPLES = examples(README.read_text(encoding="utf-8"))
+EXAMPLES = examples(README.read_text(encoding="utf-8"), skip_blocks=INSTALL_BLOCKS) + (
+    examples(LANGUAGE.read_text(encoding="utf-8"), "docs/language.md") if LANGUAGE.exists() else [])
 
 
 def normalise(lines) -> list[str]:
@@ -102,9 +106,9 @@ def normalise(lines) -> list[str]:
 def block_dirs(tmp_path_factory):
     made = {}
 
-    def get(block: int) -> Path:
+    def get(block: str) -> Path:
         if block not in made:
-            d = tmp_path_factory.mktemp(f"readme_block{block}")
+            d = tmp_path_factory.mktemp("readme_block")
             for name in ("zoo", "search"):
                 (d / name).symlink_to(ROOT / name, target_is_directory=True)
             made[block] = d
@@ -117,7 +121,8 @@ def test_the_readme_has_examples():
     assert len(transcripts) >= 5 and len(EXAMPLES) >= 10
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: f"L{e.line}:{e.command[:50]}")
+@pytest.mark.parametrize("example", EXAMPLES,
+                         ids=lambda e: f"{e.block.split('#')[0]}:{e.line}:{e.command[:50]}")
 def test_readme_example(example: Example, block_dirs):
     if example.skip:
         pytest.skip(example.skip)
