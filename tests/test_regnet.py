@@ -26,8 +26,10 @@ MEMBERS = {
 }
 
 
-def torchvision_stages(depth, w_0, w_a, w_m, group_width, bottleneck_multiplier=1.0):
-    """from_init_params' stage widths, depths and group widths, as torchvision computes them."""
+def from_init_params(depth, w_0, w_a, w_m, group_width, bottleneck_multiplier=1.0):
+    """torchvision's BlockParams.from_init_params with _adjust_widths_groups_compatibilty, the
+    same torch float32 operations: (block widths, stage widths, stage depths, the stage widths
+    and the group widths after the adjustment)."""
     torch = pytest.importorskip("torch")
     QUANT = 8
     widths_cont = torch.arange(depth) * w_a + w_0
@@ -43,7 +45,15 @@ def torchvision_stages(depth, w_0, w_a, w_m, group_width, bottleneck_multiplier=
     widths = [int(w * b) for w in stage_widths]
     group_widths_min = [min(group_width, w_bot) for w_bot in widths]
     ws_bot = [tv_make_divisible(w_bot, g) for w_bot, g in zip(widths, group_widths_min)]
-    return [int(w_bot / b) for w_bot in ws_bot], stage_depths, group_widths_min
+    adjusted = [int(w_bot / b) for w_bot in ws_bot]
+    return block_widths, stage_widths, stage_depths, adjusted, group_widths_min
+
+
+def torchvision_stages(depth, w_0, w_a, w_m, group_width, bottleneck_multiplier=1.0):
+    """from_init_params' stage widths, depths and group widths, as torchvision builds them."""
+    _, _, depths, widths, groups = from_init_params(depth, w_0, w_a, w_m, group_width,
+                                                    bottleneck_multiplier)
+    return widths, depths, groups
 
 
 def stages_of(graph):

@@ -4,14 +4,13 @@ al. 2020, "Designing Network Design Spaces").
 Outside figures: the quantized linear width rule as torchvision computes it,
 `BlockParams.from_init_params` and `_adjust_widths_groups_compatibilty` of
 torchvision/models/regnet.py and `_make_divisible` of torchvision/models/_utils.py,
-transcribed below with the same torch float32 operations; torchvision's regnet_x_400mf
+transcribed with the same torch float32 operations in test_regnet.py; torchvision's regnet_x_400mf
 parameters (depth=22, w_0=24, w_a=24.48, w_m=2.54, group_width=16, the `regnet_x_400mf`
 builder) and its params and MACs (tests/reference/torchvision.json); the EDF's definition
 (the paper's eq. 1); the AnyNetX_A..E refinements as the paper's sec. 3.2 states them."""
 from __future__ import annotations
 
 import csv
-import math
 
 import pytest
 from optuna.trial import FixedTrial
@@ -20,40 +19,8 @@ import archdsl
 from archdsl.cli import main
 from archdsl.search import load_spaces
 from archdsl.search.enqueue import distance
-
-
-def _make_divisible(v, divisor, min_value=None):
-    """torchvision/models/_utils.py"""
-    if min_value is None:
-        min_value = divisor
-    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
-    if new_v < 0.9 * v:
-        new_v += divisor
-    return new_v
-
-
-def _from_init_params(depth, w_0, w_a, w_m, group_width, bottleneck_multiplier=1.0):
-    """torchvision's BlockParams.from_init_params (torchvision/models/regnet.py), the same
-    torch operations: (block widths, stage widths, stage depths, the stage widths and group
-    widths after _adjust_widths_groups_compatibilty)."""
-    import torch
-    QUANT = 8
-    widths_cont = torch.arange(depth) * w_a + w_0
-    block_capacity = torch.round(torch.log(widths_cont / w_0) / math.log(w_m))
-    block_widths = (torch.round(torch.divide(w_0 * torch.pow(w_m, block_capacity), QUANT))
-                    * QUANT).int().tolist()
-    split_helper = zip(block_widths + [0], [0] + block_widths, block_widths + [0],
-                       [0] + block_widths)
-    splits = [w != wp or r != rp for w, wp, r, rp in split_helper]
-    stage_widths = [w for w, t in zip(block_widths, splits[:-1]) if t]
-    stage_depths = torch.diff(torch.tensor([d for d, t in enumerate(splits) if t])).int().tolist()
-    bms = [bottleneck_multiplier] * len(stage_widths)
-    gws = [group_width] * len(stage_widths)
-    widths = [int(w * b) for w, b in zip(stage_widths, bms)]
-    group_widths_min = [min(g, w_bot) for g, w_bot in zip(gws, widths)]
-    ws_bot = [_make_divisible(w_bot, g) for w_bot, g in zip(widths, group_widths_min)]
-    adjusted = [int(w_bot / b) for w_bot, b in zip(ws_bot, bms)]
-    return block_widths, stage_widths, stage_depths, adjusted, group_widths_min
+from test_functions import tv_make_divisible
+from test_regnet import from_init_params
 
 
 def _rows(path):
@@ -85,7 +52,7 @@ def test_random_regnetx_at_400m_follows_the_rule(tmp_path):
     feasible = []
     for r in rows:
         depth, w0, wa, wm = int(r["depth"]), int(r["w0"]), float(r["wa"]), float(r["wm"])
-        blocks, widths, depths, _, _ = _from_init_params(depth, w0, wa, wm, int(r["group_width"]))
+        blocks, widths, depths, _, _ = from_init_params(depth, w0, wa, wm, int(r["group_width"]))
         assert (r["block_widths"], r["widths"], r["depths"]) == (str(blocks), str(widths),
                                                                  str(depths))
         assert 12 <= depth <= 28 and 8 <= w0 <= 64 and 8 <= wa <= 64 and 2 <= wm <= 3
@@ -101,7 +68,7 @@ def test_random_regnetx_at_400m_follows_the_rule(tmp_path):
         params = {"depth": int(r["depth"]), "w0": int(r["w0"]), "wa": float(r["wa"]),
                   "wm": float(r["wm"]), "group_width": int(r["group_width"])}
         point = space.sample(FixedTrial(params))
-        _, _, depths, adjusted, groups = _from_init_params(
+        _, _, depths, adjusted, groups = from_init_params(
             params["depth"], params["w0"], params["wa"], params["wm"], params["group_width"])
         assert _stages(point.graph) == [(d, w, w // g) for d, w, g in
                                         zip(depths, adjusted, groups)]
@@ -150,7 +117,7 @@ def _expected_stages(ds, ws, bs, gs):
         m = 1 / b
         w_b = int(w * m)
         g = min(g, w_b)
-        width = int(_make_divisible(w_b, g) / m)
+        width = int(tv_make_divisible(w_b, g) / m)
         out.append((d, width, int(round(width * m)) // g))
     return out
 
