@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from . import syntax
+from . import parse_cache, syntax
 from .errors import ArchError, Span, forget_source, register_source
 from .files import read_source, reason, shown
 from .suggest import did_you_mean
@@ -232,7 +232,7 @@ def parse_cached(text: str, path: str) -> syntax.Module:
 
 @functools.lru_cache(maxsize=128)
 def _parse(text: str, path: str) -> syntax.Module:
-    return syntax.parse(text, path)
+    return parse_cache.parsed(text, path, syntax.parse)  # shipped files: parsed once per machine
 
 
 def forget_parses() -> None:
