@@ -101,3 +101,13 @@ def test_a_second_process_summarises_the_same_from_the_cache(cache):
     assert second.returncode == 0, second.stderr
     assert second.stdout == first.stdout
     assert "25,557,032" in second.stdout  # torchvision's resnet50 (tests/reference)
+
+
+def test_a_process_reading_every_file_from_the_cache_does_not_import_lark(cache):
+    code = ("import sys; from archdsl.network import load; net = load('zoo:resnet18'); "
+            "print(net.totals()['params'], 'lark' in sys.modules)")
+    run = [sys.executable, "-c", code]
+    first = subprocess.run(run, capture_output=True, text=True, check=True).stdout.split()
+    second = subprocess.run(run, capture_output=True, text=True, check=True).stdout.split()
+    assert first == ["11689512", "True"]  # torchvision's resnet18 (tests/reference); parsed
+    assert second == ["11689512", "False"]  # every file read back: Lark not even imported
