@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from . import syntax
-from .errors import ArchError, Span, forget_source, register_source
+from . import parse_cache, syntax
+from .errors import ArchError, Span, forget_source, register_source, registered_source
 from .files import read_source, reason, shown
 from .suggest import did_you_mean
 
@@ -108,11 +108,12 @@ class Loader:
         if key in self.scopes:
             return self.scopes[key]
         text = self.overlay.get(key)
-        if text is None:
+        from_disk = text is None
+        if from_disk:
             text = self._read(path, span)
         self._loading.append((key, span))
         try:
-            module = parse_cached(text, path)
+            module = parse_cached(text, path, from_disk)
             scope = self._build(path, module, base=Path(path).parent)
         finally:
             self._loading.pop()
@@ -189,6 +190,17 @@ class Loader:
         if self._prelude is None:
             self._prelude = {}
             files = sorted(STDLIB.glob("*.arch"))
+            stamp = _stamp(files) if not any(str(f) in self.overlay for f in files) else None
+            if stamp is not None and _PRELUDE.get("stamp") == stamp:
+                # The files did not change since a loader of this process read them: their
+                # scopes are the same (they see only one another), so share them rather than
+                # read and resolve them again (most of loading a file after an edit in the
+                # language server, bench/bench_lsp.py).
+                for f, scope in zip(files, _PRELUDE["scopes"]):
+                    self.scopes[str(f)] = scope
+                    register_source(scope.path, _PRELUDE["texts"][scope.path])
+                self._prelude = _PRELUDE["merged"]
+                return self._prelude
             scopes = [self._load(str(f), None) for f in files]
             merged: dict = {}
             for s in scopes:
@@ -200,7 +212,25 @@ class Loader:
                 vis.update({n: (i, s) for n, i in s.own.items()})
                 s.visible = vis
             self._prelude = merged
+            if stamp is not None and not any(isinstance(i, syntax.Use)
+                                             for s in scopes for i in s.module.items):
+                _PRELUDE.update(stamp=stamp, scopes=scopes, merged=merged,
+                                texts={s.path: registered_source(s.path) for s in scopes})
         return self._prelude
+
+
+# The standard library's scopes as the last loader built them, with the stamp of its files.
+_PRELUDE: dict = {}
+
+
+def _stamp(files: list) -> tuple | None:
+    """What says a file is unchanged without reading it (as Python's own bytecode cache does:
+    modification time and size, here with the inode and change time too)."""
+    try:
+        return tuple((str(f), st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+                     for f in files for st in (os.stat(f),))
+    except (OSError, ValueError):
+        return None
 
 
 @functools.lru_cache(maxsize=1024)
@@ -216,28 +246,32 @@ def _in_stdlib(file: str) -> bool:
 CACHED_TEXT = 2 ** 20  # characters: larger files are parsed each time, not kept
 
 
-def parse_cached(text: str, path: str) -> syntax.Module:
+def parse_cached(text: str, path: str, from_disk: bool = False) -> syntax.Module:
     """A file parsed once per process and text: a Loader per check, search trial or edit in
     the language server would otherwise spend most of its time parsing again the standard
     library and the files that did not change (an edited file is parsed again, its text
     differs). Parsed modules are frozen, so sharing them is safe; the same module object
     for the same text is also what lets the elaborator's block cache recognise unchanged
-    definitions."""
+    definitions. A shipped file read from disk is also kept on disk (parse_cache.py); an
+    editor's buffer is not (each edit would be an entry)."""
     if len(text) > CACHED_TEXT:
         return syntax.parse(text, path)
-    module = _parse(text, path)
+    module = _parse(text, path, from_disk)
     register_source(path, text)  # a hit did not register it; messages quote it
     return module
 
 
 @functools.lru_cache(maxsize=128)
-def _parse(text: str, path: str) -> syntax.Module:
+def _parse(text: str, path: str, from_disk: bool) -> syntax.Module:
+    if from_disk:
+        return parse_cache.parsed(text, path, syntax.parse)  # shipped files: once per machine
     return syntax.parse(text, path)
 
 
 def forget_parses() -> None:
     """Drop every parsed file (bench/bench_lsp.py's baseline: nothing reused)."""
     _parse.cache_clear()
+    _PRELUDE.clear()
 
 
 def resolve_file_argument(arg: str) -> str:

@@ -62,3 +62,29 @@ def test_a_file_is_parsed_once_per_loader(tmp_path):
     one = loader.load_path(str(tmp_path / "m1.arch"))
     two = loader.load_path(str(tmp_path / "m2.arch"))
     assert one.lookup("b")[1] is two.lookup("b")[1]  # the same FileScope of lib.arch
+
+
+def test_loaders_share_the_standard_library_until_one_of_its_files_changes(tmp_path,
+                                                                           monkeypatch):
+    import shutil
+
+    from archdsl import loader as loader_module
+    stdlib = tmp_path / "stdlib"
+    shutil.copytree(loader_module.STDLIB, stdlib)
+    monkeypatch.setattr(loader_module, "STDLIB", stdlib)
+    loader_module.forget_parses()
+    main = tmp_path / "m.arch"
+    main.write_text(net("basic(8)"))
+    first = Loader().load_path(str(main)).lookup("basic")[1]
+    again = Loader().load_path(str(main)).lookup("basic")[1]
+    assert again is first  # read once: the files did not change
+    blocks = stdlib / "resnet_blocks.arch"
+    blocks.write_text(blocks.read_text() + "\nblock added_here() { relu }\n")
+    changed = Loader().load_path(str(main))
+    assert changed.lookup("basic")[1] is not first  # read again
+    assert changed.lookup("added_here") is not None
+    # A standard library file open in an editor (the loader's overlay) is read from there.
+    edited = Loader({str(blocks): blocks.read_text() + "\nblock in_buffer() { relu }\n"})
+    assert edited.load_path(str(main)).lookup("in_buffer") is not None
+    assert Loader().load_path(str(main)).lookup("in_buffer") is None
+    loader_module.forget_parses()
