@@ -1,5 +1,5 @@
 """The README stays true: its command examples run as written, and what a transcript shows is
-what the command prints.
+what the command prints. The language reference (docs/language.md) is held to the same rules.
 
 How README.md writes its examples (so that this test can read them):
 
@@ -11,7 +11,8 @@ How README.md writes its examples (so that this test can read them):
   line, `#` starts a comment); each must exit 0.
 - `<!-- readme-test: skip (WHY) -->` on the line before a block: its commands are not run here
   (they train for minutes, or need a GPU); the reason shows in the skip.
-- The first two blocks install the project (what CI itself runs), so they are not run here.
+- The README's first two blocks install the project (what CI itself runs), so they are not run
+  here.
 
 Each block runs in a fresh directory holding `zoo/` and `search/` as the repository has them and
 nothing else, so outputs never meet the committed pictures in `docs/`, and commands of one block
@@ -31,7 +32,8 @@ import pytest
 from conftest import ROOT
 
 README = ROOT / "README.md"
-INSTALL_BLOCKS = 2
+LANGUAGE = ROOT / "docs" / "language.md"
+INSTALL_BLOCKS = 2  # the README's
 SKIP = re.compile(r"<!--\s*readme-test:\s*skip\s*\((.*)\)\s*-->")
 DURATION = re.compile(r"\b\d+(?:\.\d+)?\s?(?:ms|s)\b")
 RATE = re.compile(r"\b\d+(?:\.\d+)?(?= trials/s\b)")
@@ -39,11 +41,12 @@ RATE = re.compile(r"\b\d+(?:\.\d+)?(?= trials/s\b)")
 
 @dataclass
 class Example:
-    line: int            # the README line of the command
+    line: int            # the line of the command in its document
     command: str
     expected: list[str] | None  # None: only the exit status is checked
     block: int
     skip: str | None
+    document: str = "README.md"
 
 
 def fenced_blocks(text: str):
@@ -61,10 +64,11 @@ def fenced_blocks(text: str):
         i += 1
 
 
-def examples(text: str) -> list[Example]:
+def examples(text: str, document: str = "README.md", install_blocks: int = INSTALL_BLOCKS
+             ) -> list[Example]:
     out = []
     for n, (first, info, body, before) in enumerate(fenced_blocks(text)):
-        if n < INSTALL_BLOCKS:
+        if n < install_blocks:
             continue
         skip = SKIP.search(before)
         reason = skip.group(1) if skip else None
@@ -72,7 +76,7 @@ def examples(text: str) -> list[Example]:
             current = None
             for k, line in enumerate(body):
                 if line.startswith("$ "):
-                    current = Example(first + k, line[2:], [], n, reason)
+                    current = Example(first + k, line[2:], [], n, reason, document)
                     out.append(current)
                 elif current is not None:
                     current.expected.append(line)
@@ -86,12 +90,13 @@ def examples(text: str) -> list[Example]:
                 if code.endswith("\\"):
                     joined += code[:-1] + " "
                     continue
-                out.append(Example(start, (joined + code).strip(), None, n, reason))
+                out.append(Example(start, (joined + code).strip(), None, n, reason, document))
                 joined, start = "", None
     return out
 
 
-EXAMPLES = examples(README.read_text(encoding="utf-8"))
+EXAMPLES = examples(README.read_text(encoding="utf-8")) + examples(
+    LANGUAGE.read_text(encoding="utf-8"), "docs/language.md", install_blocks=0)
 
 
 def normalise(lines) -> list[str]:
@@ -102,28 +107,31 @@ def normalise(lines) -> list[str]:
 def block_dirs(tmp_path_factory):
     made = {}
 
-    def get(block: int) -> Path:
-        if block not in made:
+    def get(document: str, block: int) -> Path:
+        if (document, block) not in made:
             d = tmp_path_factory.mktemp(f"readme_block{block}")
             for name in ("zoo", "search"):
                 (d / name).symlink_to(ROOT / name, target_is_directory=True)
-            made[block] = d
-        return made[block]
+            made[document, block] = d
+        return made[document, block]
     return get
 
 
 def test_the_readme_has_examples():
     transcripts = [e for e in EXAMPLES if e.expected is not None]
     assert len(transcripts) >= 5 and len(EXAMPLES) >= 10
+    assert any(e.document == "docs/language.md" for e in transcripts)
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: f"L{e.line}:{e.command[:50]}")
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: (
+    f"{'' if e.document == 'README.md' else e.document + ':'}L{e.line}:{e.command[:50]}"))
 def test_readme_example(example: Example, block_dirs):
     if example.skip:
         pytest.skip(example.skip)
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
                COLUMNS="100", NO_COLOR="1")
-    result = subprocess.run(["bash", "-c", example.command], cwd=block_dirs(example.block),
+    result = subprocess.run(["bash", "-c", example.command],
+                            cwd=block_dirs(example.document, example.block),
                             capture_output=True, text=True, env=env, timeout=600)
     printed = (result.stdout + result.stderr).splitlines()
     assert result.returncode == 0, "\n".join(printed)
