@@ -1,5 +1,5 @@
 """Analysis: exact per-op costs (params, flops, macs, memory) and totals, by the cost model
-of the README's "Cost model" section, read from the op registry; and the limits that refuse a
+of docs/language.md's "Cost model" section, read from the op registry; and the limits that refuse a
 network before the torch backend allocates it. Never imports torch."""
 from __future__ import annotations
 

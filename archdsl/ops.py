@@ -6,7 +6,7 @@ tests an op's name; adding an op is one `register(Op(...))` here (docs/design.md
 op").
 
 Shapes exclude the batch: `(C, H, W)` for feature maps, `(N,)` for vectors. Costs follow the
-README's cost model: `flops` are multiply-adds, `macs` the conv and fc part of them.
+cost model of docs/language.md: `flops` are multiply-adds, `macs` the conv and fc part of them.
 
 Nothing here imports torch or the backend: a torch builder is a function of a namespace the
 backend hands it (`t.nn`, torch.nn; `t.layers`, backends/torch_layers.py) and merge functions

@@ -1,4 +1,4 @@
-"""Elaboration semantics of the language (README, "The language"): data flow, naming, merges,
+"""Elaboration semantics of the language (docs/language.md): data flow, naming, merges,
 loops, blocks as values, imports, and PyTorch's exact output-size rules."""
 from __future__ import annotations
 
@@ -168,7 +168,7 @@ def test_input_override(run_cli, tmp_path):
 
 
 def test_parallel_bodies_take_branches_from_for_if_and_let():
-    # the README: `for`, `if` and `let` inside a `parallel` body contribute branches
+    # docs/language.md: `for`, `if` and `let` inside a `parallel` body contribute branches
     g = nodes("""network n {
       input [4, 8, 8]
       parallel concat {
@@ -238,7 +238,7 @@ def test_the_first_point_is_the_first_answer(tmp_path, run_cli):
     space = _space(tmp_path)
     point = Elaborator().space(space.target, space.args, FirstAnswer())
     assert point.params == {"w": 8, "d": 2}
-    # the README's cost model: two 3x3 convs to 8 channels (16x16, then 8x8), two 2x2 pools,
+    # docs/language.md's cost model: two 3x3 convs to 8 channels (16x16, then 8x8), two 2x2 pools,
     # the global pool over 8x4x4 and the fc 8 -> 10
     convs = 8 * 16 * 16 * 3 * 9 + 8 * 8 * 8 * 8 * 9
     pools = 8 * 8 * 8 * 4 + 8 * 4 * 4 * 4

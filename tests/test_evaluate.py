@@ -24,7 +24,7 @@ def test_number_suffixes_and_arithmetic():
 
 def test_builtins_are_what_the_readme_lists_and_a_bare_name_says_call_it(run_cli):
     from archdsl.evaluate import BUILTINS
-    # README, "Expressions": the builtins, and solve/flops/params/macs
+    # docs/language.md, "Expressions": the builtins, and solve/flops/params/macs
     listed = "int round ceil floor min max abs sqrt len range sum solve flops params macs"
     assert set(listed.split()) <= set(BUILTINS)
     for name in listed.split():

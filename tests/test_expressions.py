@@ -1,6 +1,6 @@
 """List comprehensions, destructuring, slices and the builtins log, log2, exp, zip, enumerate
-and cumsum (README "Expressions"): each agrees with Python's own construct, counts against
-the work budget, and its mistakes are located errors."""
+and cumsum (docs/language.md "Expressions"): each agrees with Python's own construct, counts
+against the work budget, and its mistakes are located errors."""
 from __future__ import annotations
 
 import itertools

@@ -1,6 +1,6 @@
-"""User functions (`let f(x, d=8) = expr`, README "Expressions") and the standard library's
-width rules written with them (archdsl/stdlib/widths.arch), checked against Python copies of
-torchvision's own functions."""
+"""User functions (`let f(v, d=8) = expr`, docs/language.md "Expressions") and the standard
+library's width rules written with them (archdsl/stdlib/widths.arch), checked against Python
+copies of torchvision's own functions."""
 from __future__ import annotations
 
 import pytest

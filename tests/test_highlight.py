@@ -3,9 +3,10 @@
 run against a stand-in server by the real vscode-languageclient).
 
 What the tests hold the highlighters to, from outside them: the grammar file (its terminals,
-and whatever its Lark lexer accepts), the files the project ships, the README (its `arch`
-blocks, its table of ops), the language's reserved words as the specification lists them,
-the evaluator's own reply to a bare builtin name, and each engine against the other.
+and whatever its Lark lexer accepts), the files the project ships, the README and the
+language reference docs/language.md (their `arch` blocks, the reference's table of ops), the
+language's reserved words as the reference lists them, the evaluator's own reply to a bare
+builtin name, and each engine against the other.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ GRAMMAR_TEXT = (ROOT / "grammars" / "archdsl.lark").read_text(encoding="utf-8")
 SHIPPED_GLOBS = ("zoo/**/*.arch", "archdsl/stdlib/*.arch", "search/*.arch", "tests/data/*.arch")
 SHIPPED = sorted({p for g in SHIPPED_GLOBS for p in ROOT.glob(g)})
 
-# LANGUAGE.md, "Lexical structure": the reserved words.
+# docs/language.md, "Expressions": the reserved words (test_syntax.py checks that list).
 RESERVED = ("x in from use let for if else parallel residual shortcut dense aux block network "
             "space param require input true false none and or not").split()
 
@@ -88,9 +89,26 @@ def test_every_shipped_file_lexes_without_an_error_token(path):
     assert "".join(v for _, v in tokens) == text.replace("\r\n", "\n") + ("" if text.endswith("\n") else "\n")
 
 
+DOCUMENTS = (ROOT / "README.md", ROOT / "docs" / "language.md")  # where `arch` blocks are shown
+
+
 def readme_blocks(tag: str) -> list:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    return re.findall(rf"^```{tag}\n(.*?)^```$", readme, re.S | re.M)
+    """The fenced blocks tagged `tag` ("" for untagged) of the README and docs/language.md.
+    Fences pair in order (a regex from "```" to "```" would also take a closing fence for an
+    opening one, and the prose after it for a block)."""
+    blocks = []
+    for doc in DOCUMENTS:
+        info, lines = None, []
+        for line in doc.read_text(encoding="utf-8").splitlines():
+            if info is None and line.startswith("```"):
+                info, lines = line[3:].strip(), []
+            elif info is not None and line.startswith("```"):
+                if info == tag:
+                    blocks.append("".join(f"{x}\n" for x in lines))
+                info = None
+            elif info is not None:
+                lines.append(line)
+    return blocks
 
 
 def test_the_readme_tags_its_arch_blocks_and_they_lex_cleanly():
@@ -125,9 +143,9 @@ def test_ops_and_builtins_are_builtin_names():
     assert kinds("require flops <= budget")["flops"] is Name.Builtin
 
 
-def test_every_op_the_readme_documents_is_a_builtin_name():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("### Primitive ops"):readme.index("### Cost model")]
+def test_every_op_the_language_reference_documents_is_a_builtin_name():
+    reference = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
+    section = reference[reference.index("## Primitive ops"):reference.index("## Cost model")]
     documented = set(re.findall(r"^\| `([a-z_0-9]+)", section, re.M))
     assert {"conv", "bn", "fc", "maxpool", "concat"} <= documented
     for op in documented:

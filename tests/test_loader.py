@@ -1,7 +1,7 @@
-"""Files and imports (archdsl/loader.py), by the README's rules: `use` looks relative to the
-importing file, then in the standard library; a file's own definitions shadow the standard
-library's; the same name from two used files, and import cycles, are errors naming both
-places; `zoo:NAME` names a file of the zoo shipped inside the package."""
+"""Files and imports (archdsl/loader.py), by docs/language.md's rules ("Top level"): `use`
+looks relative to the importing file, then in the standard library; a file's own definitions
+shadow the standard library's; the same name from two used files, and import cycles, are
+errors naming both places; `zoo:NAME` names a file of the zoo shipped inside the package."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,4 @@
-"""Statement names (README, "Names"; archdsl/names.py): any name torch.nn accepts for a
+"""Statement names (docs/language.md, "Names"; archdsl/names.py): any name torch.nn accepts for a
 submodule is writable, quoted when it is not a plain name (torchvision's RegNet `block1-0`,
 MobileNetV3's `block`, a reserved word); the name is the IR's node key and the torch module's
 state_dict key. What torch.nn itself accepts is asked of torch.nn (`add_module`), not assumed.

@@ -95,7 +95,7 @@ def examples(text: str, doc: str = "README.md", skip_blocks: int = 0) -> list[Ex
 
 
 EXAMPLES = examples(README.read_text(encoding="utf-8"), skip_blocks=INSTALL_BLOCKS) + (
-    examples(LANGUAGE.read_text(encoding="utf-8"), "docs/language.md") if LANGUAGE.exists() else [])
+    examples(LANGUAGE.read_text(encoding="utf-8"), "docs/language.md"))
 
 
 def normalise(lines) -> list[str]:
@@ -119,6 +119,7 @@ def block_dirs(tmp_path_factory):
 def test_the_readme_has_examples():
     transcripts = [e for e in EXAMPLES if e.expected is not None]
     assert len(transcripts) >= 5 and len(EXAMPLES) >= 10
+    assert any(e.block.startswith("docs/language.md#") for e in transcripts)
 
 
 @pytest.mark.parametrize("example", EXAMPLES,

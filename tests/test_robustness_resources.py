@@ -288,7 +288,7 @@ def test_the_torch_api_refuses_before_allocating_too():
 
 
 def test_steps_per_node_is_what_the_messages_say():
-    assert STEPS_PER_NODE == 20 and EDGES_PER_NODE == 4  # the README's figures
+    assert STEPS_PER_NODE == 20 and EDGES_PER_NODE == 4  # docs/language.md's figures
 
 
 def test_values_nested_100000_deep_are_printed_and_compared_without_recursion():

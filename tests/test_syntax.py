@@ -1,4 +1,4 @@
-"""Parsing (archdsl/syntax.py): the README's lexical rules — numbers and their suffixes,
+"""Parsing (archdsl/syntax.py): docs/language.md's lexical rules — numbers and their suffixes,
 strings and escapes, comments, statements ended by newlines or `;` but not inside brackets,
 the reserved words — and the spans every node keeps."""
 from __future__ import annotations
@@ -13,7 +13,7 @@ from conftest import ROOT
 
 
 @pytest.mark.parametrize("text, value", [
-    ("4.1G", 4_100_000_000),  # README: "exactly 4,100,000,000"
+    ("4.1G", 4_100_000_000),  # docs/language.md: "exactly 4,100,000,000"
     ("3k", 3_000), ("2M", 2_000_000), ("1e-5", 1e-5), ("0.5", 0.5), (".5", 0.5), ("17", 17),
 ])
 def test_numbers_and_suffixes(text, value):
@@ -43,8 +43,8 @@ def test_newlines_inside_brackets_do_not_end_a_statement():
     assert (conv.span.line, conv.span.col, conv.span.end_line) == (4, 3, 5)
 
 
-def test_the_reserved_words_are_the_readmes():
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_reserved_words_are_the_language_references():
+    text = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
     listed = re.search(r"Reserved words: `([^`]*)`", text.replace("\n", " ")).group(1).split()
     assert set(listed) == set(syntax.RESERVED)
     for word in listed:
