@@ -42,6 +42,9 @@ const disposable = { dispose() {} };
 const uriOf = (text) => ({ toString: () => text, fsPath: text.replace(/^file:\/\//, ''), scheme: text.split(':')[0] });
 const overrides = {
   version: '1.90.0',
+  // The real editor names itself; the client sends it as clientInfo.name, which LSP requires
+  // (pygls refuses an initialize without it).
+  env: { appName: 'Visual Studio Code', language: 'en' },
   workspace: {
     getConfiguration: (section) => ({ get: (key) => (section === 'archdsl' && key === 'server.path' ? setting : undefined) }),
     onDidChangeConfiguration: (fn) => { listeners.configuration.push(fn); return disposable; },
