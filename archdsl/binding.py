@@ -4,15 +4,12 @@ in parameter order, then keywords; defaults for the rest) and reports its mistak
 of messages."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import Callable, Optional
 
 from . import ops
 from .errors import ArchError
 from .suggest import did_you_mean
 from .values import DefValue
-
-if TYPE_CHECKING:  # evaluate.py binds function calls with bind(): no import at run time
-    from .evaluate import Env, Evaluator
 
 MISSING = object()  # what `default` returns for a parameter without a default
 
@@ -66,10 +63,11 @@ def _op_default(p: ops.P, bound):
     return MISSING if p.default is ops.REQUIRED else p.default
 
 
-def bind_definition(target: DefValue, args, kwargs, span, evaluator: "Evaluator") -> "Env":
-    """The environment of a block, network or space called with these arguments: its
-    parameters bound in its file's scope; a default is an expression, evaluated there with
-    the parameters before it bound."""
+def bind_definition(target: DefValue, args, kwargs, span, evaluator):
+    """The environment (an evaluate.Env) of a block, network or space called with these
+    arguments: its parameters bound in its file's scope; a default is an expression, evaluated
+    there by `evaluator` (an evaluate.Evaluator) with the parameters before it bound. (This
+    module does not import evaluate.py, which binds function calls with `bind`.)"""
     env = evaluator.file_env(target.scope)
 
     def default(p, bound):

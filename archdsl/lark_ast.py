@@ -8,7 +8,7 @@ import lark
 from lark import Token, Transformer_NonRecursive, v_args
 
 from .errors import ArchError, Span
-from .syntax import (
+from .syntax_tree import (
     RESERVED,
     Apply,
     Arg,

@@ -4,7 +4,7 @@ parsing the ~20 files `summary zoo:resnet152` reads was most of its start-up aft
 imports (bench/bench_startup.py).
 
 An entry is a pickled `syntax.Module`, named by the SHA-256 of everything the parse depends
-on: the file's path and text, the grammar, the source of `syntax.py` and `lark_ast.py`
+on: the file's path and text, the grammar, the source of `syntax.py`, `syntax_tree.py` and `lark_ast.py`
 (which build the dataclasses), the archdsl and Python versions. So an entry is never used for another text or
 another parser; a missing, unreadable or corrupt entry means parsing again, and a cache that
 cannot be written means no cache, never an error. Entries are written atomically (a
@@ -44,7 +44,8 @@ def parser_key() -> str:
     h = hashlib.sha256()
     for part in (__version__, sys.version, str(pickle.HIGHEST_PROTOCOL)):
         h.update(part.encode() + b"\0")
-    for source in (syntax.GRAMMAR_PATH, PACKAGE / "syntax.py", PACKAGE / "lark_ast.py"):
+    for source in (syntax.GRAMMAR_PATH, PACKAGE / "syntax.py", PACKAGE / "syntax_tree.py",
+                   PACKAGE / "lark_ast.py"):
         h.update(source.read_bytes() + b"\0")
     return h.hexdigest()[:24]
 
