@@ -92,6 +92,13 @@ def test_a_torch_layer_is_written_as_the_call_that_rebuilds_it(module):
         {k: v for k, v in vars(module).items() if not k.startswith("_")}
 
 
+def emitted_twin(src: str, class_name: str = "T"):
+    """A fresh instance, in eval mode, of the class an emitted `.py` source defines."""
+    namespace = {}
+    exec(compile(src, "t.py", "exec"), namespace)  # noqa: S102 - the emitted file itself
+    return namespace[class_name]().eval()
+
+
 def test_layer_classes_come_with_the_helpers_they_call(tmp_path):
     net = archdsl.load(text='network t { input [3, 9, 9]; '
                             'conv(4, k=3, s=2, p="same", table=[[0, 1], [1, 2]]); hardswish }')
@@ -99,9 +106,7 @@ def test_layer_classes_come_with_the_helpers_they_call(tmp_path):
     src = to_source(model, class_name="T")
     assert "class TableConv2d(nn.Module)" in src and "def same_padding(" in src
     assert src.index("def same_padding(") < src.index("class TableConv2d")
-    namespace = {}
-    exec(compile(src, "t.py", "exec"), namespace)  # noqa: S102 - the emitted file itself
-    twin = namespace["T"]().eval()
+    twin = emitted_twin(src)
     twin.load_state_dict(model.state_dict(), strict=True)
     x = torch.randn(2, 3, 9, 9)
     with torch.no_grad():
@@ -115,9 +120,7 @@ def test_channel_slices_and_shuffle_in_emitted_source():
     model = net.to_torch(seed=0).eval()
     src = to_source(model, class_name="T")
     assert "class Channels(nn.Module)" in src and "nn.ChannelShuffle(groups=2)" in src
-    namespace = {}
-    exec(compile(src, "t.py", "exec"), namespace)  # noqa: S102 - the emitted file itself
-    twin = namespace["T"]().eval()
+    twin = emitted_twin(src)
     twin.load_state_dict(model.state_dict(), strict=True)
     x = torch.randn(2, 8, 5, 5)
     with torch.no_grad():
@@ -133,9 +136,7 @@ def test_bare_tensors_in_emitted_source(tmp_path):
   layer_scale(0.5); layernorm2d }""")
     model = net.to_torch(seed=0).eval()
     src = to_source(model, class_name="T")
-    namespace = {}
-    exec(compile(src, "t.py", "exec"), namespace)  # noqa: S102 - the emitted file itself
-    twin = namespace["T"]().eval()
+    twin = emitted_twin(src)
     assert {k: v.shape for k, v in twin.state_dict().items()} == \
         {k: v.shape for k, v in model.state_dict().items()}
     # a fresh twin starts where the module started
@@ -164,9 +165,7 @@ def test_inception_resnet_ops_are_written_with_their_arguments():
     src = to_source(model, class_name="T")
     assert "class Scale(nn.Module)" in src and "Scale(k=0.2)" in src
     assert "count_include_pad=False" in src
-    namespace = {}
-    exec(compile(src, "t.py", "exec"), namespace)  # noqa: S102 - the emitted file itself
-    twin = namespace["T"]().eval()
+    twin = emitted_twin(src)
     twin.load_state_dict(model.state_dict(), strict=True)
     counted = built("true")
     counted.load_state_dict(model.state_dict(), strict=True)
