@@ -14,7 +14,6 @@ the chain of call sites.
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import re
 import sys
@@ -24,7 +23,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Optional, Protocol
 
-from . import analysis, ir, ops, syntax
+from . import analysis, ir, ops, records, syntax
 from .binding import bind_definition, bind_op
 from .errors import ArchError, Span, source_text
 from .evaluate import MAX_LOOP, Budget, Env, Evaluator, bind_target, compare, shape_value
@@ -430,7 +429,7 @@ class Elaborator:
     def _stmt_Apply(self, s: syntax.Apply, env, scope, x):
         n = self._repeat(s.repeat, env, x)
         if n > 1:
-            once = dataclasses.replace(s, repeat=None, label=None)
+            once = records.replace(s, repeat=None, label=None)
             self._ensure(s.repeat, f"x {n:,}", n, (once,), env)
         name = self._label(s.label, env, x)
         if s.repeat is not None and name is not None:
@@ -777,7 +776,7 @@ class Elaborator:
             # `aux NAME: CALL from REF` names the call NAME, as `NAME: CALL` would (so a
             # block's modules are NAME.conv, ..., not NAME.0.conv); it takes no position.
             view = Scope(scope.prefix, scope.path, scope.names, scope.position, aux=True)
-            call = dataclasses.replace(s.target, label=s.label, refs=())
+            call = records.replace(s.target, label=s.label, refs=())
             out = self.stmt(call, env.child(), view, inputs[0])
             self.graph.graph["aux_outputs"].append(out)
             return x
@@ -1026,18 +1025,18 @@ def _check_domain(name: str, domain, span) -> None:
 
 
 def _walk(node):
-    """Every syntax node inside an expression (a dataclass tree)."""
+    """Every syntax node inside an expression (a tree of records)."""
     yield node
-    if dataclasses.is_dataclass(node):
-        for f in dataclasses.fields(node):
-            yield from _walk_value(getattr(node, f.name))
+    if records.is_record(node):
+        for name in records.fields(node):
+            yield from _walk_value(getattr(node, name))
 
 
 def _walk_value(v):
     if isinstance(v, (tuple, list)):
         for x in v:
             yield from _walk_value(x)
-    elif dataclasses.is_dataclass(v) and not isinstance(v, type):
+    elif records.is_record(v):
         yield from _walk(v)
 
 

@@ -6,8 +6,9 @@ exception is a bug in archdsl.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional
+
+from .records import Record
 
 # Source text per file name, so that a message can quote the offending line.
 _SOURCES: dict[str, str] = {}
@@ -51,8 +52,7 @@ def source_text(span: "Span") -> str:
     return " ".join(s.strip() for s in chunk)
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(Record):
     file: str
     line: int
     col: int

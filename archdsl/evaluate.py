@@ -13,13 +13,13 @@ and elaborates.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Callable, Optional
 
 from . import ops, syntax
 from .binding import MISSING, bind
 from .errors import ArchError
 from .loader import FileScope
+from .records import Record
 from .suggest import did_you_mean
 from .values import CALLABLE, DefValue, Function, IntRange, LogRange, OpValue, Partial, equal, show
 
@@ -477,8 +477,7 @@ def compare(op, a, b, span, step=None) -> bool:
 # ====================================================================== builtins
 
 
-@dataclass(frozen=True)
-class Builtin:
+class Builtin(Record):
     """A builtin function. `fn(span, *values)`; a lazy one `fn(evaluator, call, env,
     in_shape)`, given its call unevaluated."""
     fn: Callable

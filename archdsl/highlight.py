@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 
 from pygments.lexer import RegexLexer, bygroups
 from pygments.token import (Comment, Error, Keyword, Name, Number, Operator, Punctuation,
                             String, Whitespace)
+
+from .records import Record
 
 # The grammar's terminals (grammars/archdsl.lark), verbatim.
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -35,8 +36,7 @@ CONSTANTS = frozenset({"true", "false", "none"})
 DECLARATIONS = frozenset({"block", "network", "space", "let", "param"})
 
 
-@dataclass(frozen=True)
-class Words:
+class Words(Record):
     """The names the highlighters colour, each set disjoint from the others."""
     keywords: frozenset  # reserved words other than the constants
     constants: frozenset  # true, false, none

@@ -1,4 +1,4 @@
-"""Lark's parse tree to the syntax dataclasses of `syntax.py` (the one place that walks Lark's
+"""Lark's parse tree to the syntax records of `syntax.py` (the one place that walks Lark's
 tree). Kept apart so that a process whose files are all read from the parse cache
 (`parse_cache.py`) never imports Lark: `syntax.parse` imports this module when it parses.
 """
@@ -56,7 +56,7 @@ from .syntax_tree import (
 
 @v_args(meta=True)
 class ToAst(Transformer_NonRecursive):
-    """Lark tree to dataclasses. Optional parts arrive as None (maybe_placeholders).
+    """Lark tree to syntax records. Optional parts arrive as None (maybe_placeholders).
     Non-recursive: 5,000 nested braces or a 20,000-term sum must not hit Python's recursion
     limit here (tests/test_limits.py)."""
 

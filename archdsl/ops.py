@@ -15,10 +15,10 @@ are named by string, so the analysis path stays torch-free.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Callable, Optional
 
 from .errors import ArchError
+from .records import Record
 from .values import show
 
 REQUIRED = object()
@@ -27,8 +27,7 @@ REQUIRED = object()
 # --------------------------------------------------------------------------- the schema
 
 
-@dataclass(frozen=True)
-class Bound:
+class Bound(Record):
     """A value constraint on a parameter: every accepted value (each component of an
     `[h, w]` pair) passes `test`; `text` completes "must be ..." in the message."""
     text: str
@@ -43,8 +42,7 @@ RESIZE_MODE = Bound(", ".join(RESIZE_MODES[:-1]) + " or " + RESIZE_MODES[-1],
                     lambda v: v in RESIZE_MODES)
 
 
-@dataclass(frozen=True)
-class P:
+class P(Record):
     """One parameter of an op: name, kind (how a value is checked), default, and an optional
     value constraint (`where`)."""
     name: str
@@ -53,8 +51,7 @@ class P:
     where: Optional[Bound] = None
 
 
-@dataclass(frozen=True)
-class Cost:
+class Cost(Record):
     params: int = 0
     flops: int = 0
     macs: int = 0
@@ -68,8 +65,7 @@ def _free(a, ins, out) -> Cost:
     return Cost()
 
 
-@dataclass(frozen=True)
-class Merge:
+class Merge(Record):
     """An op of several inputs (`from a, b, ...`, `parallel NAME { ... }`)."""
     symbol: str  # how a diagram draws it
     function: str  # the torch function, by name, in backends/torch_layers.py (list -> tensor)
@@ -80,8 +76,7 @@ class Merge:
     associative: bool = False
 
 
-@dataclass(frozen=True)
-class Weight:
+class Weight(Record):
     """An op whose one parameter is a bare tensor registered under the op's own node key, so
     the statement's name is its state_dict key (ConvNeXt's `features.1.0.layer_scale`, not
     `...layer_scale.weight`); the op computes `function(x, tensor)`."""
@@ -91,8 +86,7 @@ class Weight:
     source: Callable  # Python source for `.py` files: (input name, tensor expression) -> expression
 
 
-@dataclass(frozen=True)
-class Op:
+class Op(Record):
     name: str
     params: tuple  # of P, in positional order
     shape: Callable  # (args, in_shapes) -> out_shape

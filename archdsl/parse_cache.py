@@ -4,8 +4,9 @@ parsing the ~20 files `summary zoo:resnet152` reads was most of its start-up aft
 imports (bench/bench_startup.py).
 
 An entry is a pickled `syntax.Module`, named by the SHA-256 of everything the parse depends
-on: the file's path and text, the grammar, the source of `syntax.py`, `syntax_tree.py` and `lark_ast.py`
-(which build the dataclasses), the archdsl and Python versions. So an entry is never used for another text or
+on: the file's path and text, the grammar, the source of the modules that build and define the
+syntax records (`syntax.py`, `lark_ast.py`, `syntax_tree.py`, `records.py`, `errors.py`'s
+`Span`), the archdsl and Python versions. So an entry is never used for another text or
 another parser; a missing, unreadable or corrupt entry means parsing again, and a cache that
 cannot be written means no cache, never an error. Entries are written atomically (a
 temporary file renamed), into `$ARCHDSL_CACHE_DIR`, else `$XDG_CACHE_HOME/archdsl`, else
@@ -38,14 +39,14 @@ def cache_root() -> Path | None:
 
 @functools.cache
 def parser_key() -> str:
-    """What every parse depends on besides the file: a new grammar, syntax.py or version
-    makes a new key, so entries of another parser are never read."""
+    """What every parse depends on besides the file: a new grammar, parser, syntax class or
+    version makes a new key, so entries of another parser are never read."""
     from . import __version__, syntax
     h = hashlib.sha256()
     for part in (__version__, sys.version, str(pickle.HIGHEST_PROTOCOL)):
         h.update(part.encode() + b"\0")
     for source in (syntax.GRAMMAR_PATH, PACKAGE / "syntax.py", PACKAGE / "syntax_tree.py",
-                   PACKAGE / "lark_ast.py"):
+                   PACKAGE / "lark_ast.py", PACKAGE / "records.py", PACKAGE / "errors.py"):
         h.update(source.read_bytes() + b"\0")
     return h.hexdigest()[:24]
 

@@ -1,7 +1,7 @@
-"""Parsing: `.arch` text to frozen dataclasses with source spans.
+"""Parsing: `.arch` text to the syntax tree's records (`syntax_tree.py`), with source spans.
 
 The grammar lives in `grammars/archdsl.lark` (the only description of the syntax). This module
-builds the Lark parser once per process, turns Lark's tree into the plain dataclasses of
+builds the Lark parser once per process, turns Lark's tree into the records of
 `syntax_tree.py` (`lark_ast.py` walks the tree; the classes are re-exported here), and turns Lark's exceptions into located `ArchError`s. Nothing
 after parsing sees Lark; nothing imports it before a parse (parse_cache.py may need none).
 """

@@ -1,16 +1,16 @@
-"""The syntax tree of an `.arch` file: frozen dataclasses with source spans, one per construct
-of the grammar (`grammars/archdsl.lark`), the reserved words, and the reading of number and
+"""The syntax tree of an `.arch` file: immutable records (`records.py`) with source spans, one
+per construct of the grammar (`grammars/archdsl.lark`), the reserved words, and the reading of number and
 string literals. `syntax.py` parses text into these; `lark_ast.py` builds them from Lark's
 tree; everything after parsing reads only these classes."""
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Optional, Union
 
 from .errors import Span
+from .records import Record
 
 RESERVED = frozenset(
     "x in from use let for if else parallel residual shortcut dense aux block network space "
@@ -20,97 +20,83 @@ RESERVED = frozenset(
 # --------------------------------------------------------------------------- expressions
 
 
-@dataclass(frozen=True)
-class Num:
+class Num(Record):
     value: Union[int, float]
     span: Span
 
 
-@dataclass(frozen=True)
-class Str:
+class Str(Record):
     value: str
     span: Span
 
 
-@dataclass(frozen=True)
-class Const:  # true, false, none
+class Const(Record):  # true, false, none
     value: object
     span: Span
 
 
-@dataclass(frozen=True)
-class Name:
+class Name(Record):
     id: str
     span: Span
 
 
-@dataclass(frozen=True)
-class ListExpr:
+class ListExpr(Record):
     items: tuple
     span: Span
 
 
-@dataclass(frozen=True)
-class BinOp:
+class BinOp(Record):
     op: str
     left: object
     right: object
     span: Span
 
 
-@dataclass(frozen=True)
-class Unary:
+class Unary(Record):
     op: str  # "-" or "not"
     operand: object
     span: Span
 
 
-@dataclass(frozen=True)
-class BoolOp:
+class BoolOp(Record):
     op: str  # "and" / "or"
     left: object
     right: object
     span: Span
 
 
-@dataclass(frozen=True)
-class Compare:
+class Compare(Record):
     first: object
     rest: tuple  # ((op, expr), ...)
     span: Span
 
 
-@dataclass(frozen=True)
-class Ternary:
+class Ternary(Record):
     cond: object
     then: object
     other: object
     span: Span
 
 
-@dataclass(frozen=True)
-class Arg:
+class Arg(Record):
     name: Optional[str]
     value: object
     span: Span
 
 
-@dataclass(frozen=True)
-class Call:
+class Call(Record):
     func: object
     args: tuple  # of Arg
     span: Span
 
 
-@dataclass(frozen=True)
-class Index:
+class Index(Record):
     obj: object
     index: object
     span: Span
 
 
-@dataclass(frozen=True)
-class Slice:  # xs[lo:hi:step], each part optional
+class Slice(Record):  # xs[lo:hi:step], each part optional
     obj: object
     lo: Optional[object]
     hi: Optional[object]
@@ -118,23 +104,20 @@ class Slice:  # xs[lo:hi:step], each part optional
     span: Span
 
 
-@dataclass(frozen=True)
-class CompFor:  # `for TARGETS in ITERABLE if COND ...`, one clause of a comprehension
+class CompFor(Record):  # `for TARGETS in ITERABLE if COND ...`, one clause of a comprehension
     target: object  # a name (str) or a tuple of targets, destructured
     iterable: object
     conds: tuple
     span: Span
 
 
-@dataclass(frozen=True)
-class Comprehension:  # [ELT for ... in ... if ... for ...]
+class Comprehension(Record):  # [ELT for ... in ... if ... for ...]
     elt: object
     clauses: tuple  # of CompFor, outermost first
     span: Span
 
 
-@dataclass(frozen=True)
-class InAttr:  # in.c / in.h / in.w
+class InAttr(Record):  # in.c / in.h / in.w
     attr: str
     span: Span
 
@@ -142,34 +125,29 @@ class InAttr:  # in.c / in.h / in.w
 # --------------------------------------------------------------------------- statements
 
 
-@dataclass(frozen=True)
-class Label:
+class Label(Record):
     text: str
     template: bool  # a string template such as "denselayer{i + 1}"
     span: Span
 
 
-@dataclass(frozen=True)
-class Ref:
+class Ref(Record):
     parts: tuple  # ("features", "pool0") or ("in",)
     span: Span
 
 
-@dataclass(frozen=True)
-class Input:
+class Input(Record):
     shape: object
     span: Span
 
 
-@dataclass(frozen=True)
-class Let:
+class Let(Record):
     name: str
     value: object
     span: Span
 
 
-@dataclass(frozen=True)
-class Apply:
+class Apply(Record):
     label: Optional[Label]
     callee: str
     args: Optional[tuple]  # None for a bare name
@@ -178,54 +156,47 @@ class Apply:
     span: Span
 
 
-@dataclass(frozen=True)
-class Group:
+class Group(Record):
     label: Optional[Label]
     body: tuple
     repeat: Optional[object]
     span: Span
 
 
-@dataclass(frozen=True)
-class Parallel:
+class Parallel(Record):
     merge: str
     body: tuple
     span: Span
 
 
-@dataclass(frozen=True)
-class Residual:
+class Residual(Record):
     body: tuple
     shortcut: Optional[tuple]
     span: Span
 
 
-@dataclass(frozen=True)
-class Dense:
+class Dense(Record):
     var: str
     iterable: object
     body: tuple
     span: Span
 
 
-@dataclass(frozen=True)
-class For:
+class For(Record):
     var: object  # a name (str) or a tuple of targets, destructured
     iterable: object
     body: tuple
     span: Span
 
 
-@dataclass(frozen=True)
-class If:
+class If(Record):
     cond: object
     then: tuple
     other: Optional[tuple]
     span: Span
 
 
-@dataclass(frozen=True)
-class Aux:
+class Aux(Record):
     label: Label
     target: object  # Apply or Group
     refs: tuple
@@ -235,21 +206,18 @@ class Aux:
 # --------------------------------------------------------------------------- top level
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(Record):
     name: str
     default: Optional[object]
     span: Span
 
 
-@dataclass(frozen=True)
-class Use:
+class Use(Record):
     path: str
     span: Span
 
 
-@dataclass(frozen=True)
-class FunctionDef:  # let NAME(PARAMS) = EXPR
+class FunctionDef(Record):  # let NAME(PARAMS) = EXPR
     name: str
     params: tuple
     body: object  # the expression
@@ -257,8 +225,7 @@ class FunctionDef:  # let NAME(PARAMS) = EXPR
     kind: str = "function"
 
 
-@dataclass(frozen=True)
-class BlockDef:
+class BlockDef(Record):
     name: str
     params: tuple
     body: tuple
@@ -266,8 +233,7 @@ class BlockDef:
     kind: str = "block"
 
 
-@dataclass(frozen=True)
-class NetworkDef:
+class NetworkDef(Record):
     name: str
     params: tuple
     body: tuple
@@ -275,35 +241,30 @@ class NetworkDef:
     kind: str = "network"
 
 
-@dataclass(frozen=True)
-class NetworkAlias:
+class NetworkAlias(Record):
     name: str
     call: object
     span: Span
     kind: str = "network"
 
 
-@dataclass(frozen=True)
-class ParamStmt:
+class ParamStmt(Record):
     name: str
     domain: object
     span: Span
 
 
-@dataclass(frozen=True)
-class Require:
+class Require(Record):
     cond: object
     span: Span
 
 
-@dataclass(frozen=True)
-class SpaceNetwork:
+class SpaceNetwork(Record):
     call: object
     span: Span
 
 
-@dataclass(frozen=True)
-class SpaceDef:
+class SpaceDef(Record):
     name: str
     params: tuple
     body: tuple
@@ -311,8 +272,7 @@ class SpaceDef:
     kind: str = "space"
 
 
-@dataclass(frozen=True)
-class Module:
+class Module(Record):
     file: str
     items: tuple
 

@@ -5,13 +5,12 @@ a search space's `param` draws from; `show` and `literal` write a value as the l
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from .errors import ArchError
+from .records import Record
 
 
-@dataclass(frozen=True, eq=False)
-class DefValue:
+class DefValue(Record, eq=False):
     """A `block` or `network` definition together with the file scope it was written in."""
     defn: object  # syntax.BlockDef | NetworkDef | NetworkAlias | SpaceDef
     scope: object  # loader.FileScope
@@ -24,8 +23,7 @@ class DefValue:
         return f"{self.defn.kind} {self.defn.name}"
 
 
-@dataclass(frozen=True, eq=False)
-class OpValue:
+class OpValue(Record, eq=False):
     op: object  # ops.Op
 
     @property
@@ -36,8 +34,7 @@ class OpValue:
         return f"op {self.op.name}"
 
 
-@dataclass(frozen=True, eq=False)
-class Partial:
+class Partial(Record, eq=False):
     """`name(args)` written as an expression: a block, network or op with arguments bound.
     Applying it adds further arguments (positional after its own; keywords override)."""
     target: object  # DefValue | OpValue
@@ -63,8 +60,7 @@ class Partial:
 CALLABLE = (DefValue, OpValue, Partial)  # what a statement can apply, or bind arguments of
 
 
-@dataclass(frozen=True, eq=False)
-class Function:
+class Function(Record, eq=False):
     """`let NAME(PARAMS) = EXPR`: a function of expressions with the environment it was
     written in (an Env; None at a file's top level, where it sees the file's definitions)."""
     defn: object  # syntax.FunctionDef
@@ -94,8 +90,7 @@ class IntRange(list):
         self.lo, self.hi, self.step = lo, hi, step
 
 
-@dataclass(frozen=True)
-class LogRange:
+class LogRange(Record):
     """`log(lo, hi)`: a float between lo and hi, drawn log-uniformly (only `param` draws it;
     its arguments are checked there)."""
     bounds: tuple

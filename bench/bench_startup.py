@@ -7,15 +7,23 @@ and the summary again with the disk cache of parsed files turned off.
 Then the modules `summary` imports that take longest (self time, `python -X importtime`,
 the median of 5 runs).
 
+Every process runs from bytecode, as an installed package does (pip compiles torch's at
+install; an editable archdsl writes its own on the first run): the children's caches go to a
+temporary PYTHONPYCACHEPREFIX, and a PYTHONDONTWRITEBYTECODE in the environment is dropped for
+them, since with it each start compiles archdsl's ~40 modules from source (about 90 ms here)
+while torch's stay compiled.
+
 Run: python bench/bench_startup.py [--rounds N]   (prints tables; nothing is asserted)
 """
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 PY = sys.executable
@@ -33,9 +41,14 @@ RUNS = {
 }
 
 
+_PYCACHE = tempfile.TemporaryDirectory(prefix="archdsl-bench-pycache-")
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+ENV["PYTHONPYCACHEPREFIX"] = _PYCACHE.name
+
+
 def wall(cmd) -> float:
     t = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
     return time.perf_counter() - t
 
 
@@ -43,7 +56,7 @@ def import_times(runs: int = 5, top: int = 15) -> list:
     """(module, median self time in ms) of the summary process's slowest imports."""
     got: dict = {}
     for _ in range(runs):
-        err = subprocess.run([PY, "-X", "importtime", *SUMMARY[1:]], check=True,
+        err = subprocess.run([PY, "-X", "importtime", *SUMMARY[1:]], check=True, env=ENV,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True).stderr
         for m in re.finditer(r"import time:\s+(\d+) \|\s+\d+ \|( *)(\S+)", err):
             got.setdefault(m[3], []).append(int(m[1]) / 1000)

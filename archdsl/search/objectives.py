@@ -14,10 +14,10 @@ An infeasible point is never trained nor given to torch: it gets the worst value
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Optional
 
 from ..errors import ArchError
+from ..records import Record
 from .train import TrainSettings, network_io
 
 ANALYSIS = ("flops", "params", "macs")
@@ -26,8 +26,7 @@ TRAINED = ("accuracy",)
 KNOWN = ANALYSIS + PROXIES + TRAINED
 
 
-@dataclass(frozen=True)
-class Objective:
+class Objective(Record):
     name: str
     direction: str  # "maximize" | "minimize"
 
