@@ -1,4 +1,4 @@
 """`python -m archdsl` runs the command line."""
-from .cli import main
+from .cli import process_main
 
-raise SystemExit(main())
+raise SystemExit(process_main())

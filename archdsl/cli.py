@@ -7,11 +7,13 @@ arguments) print one located message and exit 1; so do a standard output that is
 file. SIGTERM and SIGHUP unwind like Ctrl-C (exit 128 + the signal's number). Anything else is
 a bug and keeps its traceback. Importing a command module imports neither torch nor Optuna:
 they are imported when a command that needs them runs, so the analysis commands (check,
-summary, render, eval) never import torch.
+summary, render, eval) never import torch; nor what only some runs need (json output, HTML,
+the renderers), since every command module is imported at every start.
 """
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import signal
 import sys
@@ -50,6 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
 def _version() -> str:
     from . import __version__
     return __version__
+
+
+def process_main() -> int:
+    """The `archdsl` process (the console script, `python -m archdsl`): `main`, after moving
+    every object the imports made (modules, classes, functions, the op registry: they live as
+    long as the process) into Python's permanent garbage-collector generation, so that no
+    collection walks them again, nor the last one at exit. That was a fifth of the whole
+    `archdsl summary zoo:resnet152` process (bench/bench_startup.py). Not in `main`, which
+    tests and notebooks call in a process that lives on."""
+    gc.freeze()
+    return main()
 
 
 def main(argv=None) -> int:

@@ -3,8 +3,6 @@ the training step's sizes), as cells, aligned text, or HTML for notebooks. The c
 prints it (`archdsl summary`), `Network._repr_html_` shows it; neither needs rich."""
 from __future__ import annotations
 
-import html
-
 from .units import bytes_text, count_text
 
 COLUMNS = (("layer", "<"), ("op", "<"), ("output", "<"), ("memory KiB", ">"), ("params", ">"),
@@ -70,6 +68,7 @@ def text(summary: dict, rows: list) -> str:
 def to_html(summary: dict, rows: list) -> str:
     """The table as one HTML <table> (a caption, the rows, the totals and the sizes in its
     footer): what a notebook shows for a Network."""
+    import html  # here, not at the top: its entity table is 2 ms of every start
     e = html.escape
     body, total = cells(summary, rows)
     align = ["left" if just == "<" else "right" for _, just in COLUMNS]

@@ -3,7 +3,6 @@ out: layer, op, output shape, memory KiB, params, flops) with the totals and the
 training step for --batch samples of --dtype (tables.py), or JSON."""
 from __future__ import annotations
 
-import json
 import sys
 
 from .. import tables
@@ -49,6 +48,7 @@ def run(args) -> int:
     net = load_network(args)
     summary = net.summary(batch=args.batch, dtype=args.dtype, depth=args.depth)
     if args.json:
+        import json
         print(json.dumps(summary))
         return 0
     rows = summary["layers"]

@@ -8,7 +8,6 @@ not listed, their members are. The README's zoo table is the `--markdown` output
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -100,6 +99,7 @@ def run(args) -> int:
     with Progress("zoo") as progress:
         rows = zoo_networks(progress=progress)
     if args.json:
+        import json
         print("[\n" + ",\n".join(json.dumps(r) for r in rows) + "\n]")
         return 0
     if args.markdown:
