@@ -620,7 +620,12 @@ class Elaborator:
                                 "span": span, "aux": aux}))
             for port, src in enumerate(inputs):
                 edges.append((x if src is None else prefix + src, key, {"port": port}))
-        g.add_nodes_from(nodes)  # in bulk: half the time of `_add` per node
+        # In bulk (half the time of `_add` per node), keys first: networkx takes a (key, attrs)
+        # pair through a caught TypeError per node; `g.nodes[key]` is the node's own dict.
+        g.add_nodes_from(key for key, _ in nodes)
+        view = g.nodes
+        for key, attrs in nodes:
+            view[key].update(attrs)
         g.add_edges_from(edges)
         self._added.extend(key for key, _ in nodes)
         for k, v in entry.labels:
