@@ -43,8 +43,10 @@ class Record:
             raise TypeError(f"{cls.__name__}: field {after_default[0]!r} without a default "
                             f"follows one with a default")
         cls._fields, cls._defaults = names, defaults
-        if "__init__" not in cls.__dict__:  # its own, even when a record class is its base
-            cls.__init__ = Record.__init__
+        if "__init__" in cls.__dict__:  # the first construction replaces it (below)
+            raise TypeError(f"{cls.__name__}: a record class takes its __init__ from its "
+                            f"fields; compute in a function or a property instead")
+        cls.__init__ = Record.__init__  # its own, even when a record class is its base
         # attrgetter of one name gives the value, of several a tuple: both compare and hash.
         cls._key = staticmethod(attrgetter(*names)) if names else Record._key
 

@@ -101,6 +101,15 @@ def test_field_order_rule_as_for_a_dataclass():
             b: int
 
 
+def test_a_record_class_may_not_write_its_own_init():
+    with pytest.raises(TypeError):
+        class Odd(records.Record):
+            a: int
+
+            def __init__(self, a):
+                object.__setattr__(self, "a", a)
+
+
 def test_a_derived_record_adds_its_fields_after_its_bases():
     class Base(records.Record):
         a: int
