@@ -2,8 +2,9 @@
 
 The grammar lives in `grammars/archdsl.lark` (the only description of the syntax). This module
 builds the Lark parser once per process, turns Lark's tree into the records of
-`syntax_tree.py` (`lark_ast.py` walks the tree; the classes are re-exported here), and turns Lark's exceptions into located `ArchError`s. Nothing
-after parsing sees Lark; nothing imports it before a parse (parse_cache.py may need none).
+`syntax_tree.py` (`lark_ast.py` walks the tree; the classes are re-exported here), and turns
+Lark's exceptions into located `ArchError`s. Nothing after parsing sees Lark; nothing imports
+it before a parse (parse_cache.py may need none).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""The syntax tree of an `.arch` file: immutable records (`records.py`) with source spans, one
-per construct of the grammar (`grammars/archdsl.lark`), the reserved words, and the reading of number and
-string literals. `syntax.py` parses text into these; `lark_ast.py` builds them from Lark's
-tree; everything after parsing reads only these classes."""
+"""The syntax tree of an `.arch` file: immutable records (`records.py`) with source spans, one per
+construct of the grammar (`grammars/archdsl.lark`), the reserved words, and the reading of
+number and string literals. `syntax.py` parses text into these; `lark_ast.py` builds them from
+Lark's tree; everything after parsing reads only these classes."""
 from __future__ import annotations
 
 import math
